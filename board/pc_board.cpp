@@ -1,0 +1,1 @@
+#include "board/pc_board.h"

@@ -1,0 +1,8 @@
+#pragma once
+#include "core/machine.h"
+namespace bootsim {
+class PcBoard final {
+public:
+    PcBoard(Machine&, uint64_t) {}
+};
+}

@@ -1,0 +1,471 @@
+#include "core/cpu.h"
+
+#include <cstring>
+
+#include <unicorn/unicorn.h>
+
+#include "core/cpu_context.h"
+
+namespace bootsim {
+
+namespace {
+
+uc_engine* engine(void* uc) { return static_cast<uc_engine*>(uc); }
+
+uint64_t read_reg(void* uc, int id)
+{
+    uint64_t v = 0;
+    uc_reg_read(engine(uc), id, &v);
+    return v;
+}
+
+void write_reg(void* uc, int id, uint64_t v)
+{
+    uc_reg_write(engine(uc), id, &v);
+}
+
+SegmentState read_mmr(void* uc, int id)
+{
+    uc_x86_mmr mmr{};
+    uc_reg_read(engine(uc), id, &mmr);
+    return {mmr.selector, mmr.base, mmr.limit, mmr.flags};
+}
+
+// Exceptions that push an error code (SDM vol. 3, table 6-1).
+bool pushes_error_code(uint32_t vector)
+{
+    switch (vector) {
+    case 8: case 10: case 11: case 12: case 13: case 14: case 17: case 21: case 29: case 30:
+        return true;
+    default:
+        return false;
+    }
+}
+
+constexpr uint64_t rflags_if = 1 << 9;
+constexpr uint64_t rflags_tf = 1 << 8;
+constexpr uint64_t rflags_nt = 1 << 14;
+constexpr uint64_t rflags_rf = 1 << 16;
+constexpr uint64_t rflags_vm = 1 << 17;
+constexpr uint64_t rflags_ac = 1 << 18;
+
+// QEMU's hidden-segment flag bits for a flat 64-bit code segment (the high
+// dword of the GDT descriptor, masked as QEMU keeps it).
+constexpr uint32_t code64_flags = 0x00a09b00;
+constexpr uint32_t data_flags = 0x00c09300;
+
+}  // namespace
+
+Cpu::Cpu(GuestMemory& memory, CpuClient& client) : m_memory(memory), m_client(client) {}
+
+Cpu::~Cpu()
+{
+    m_context.reset();
+    if (m_uc)
+        uc_close(engine(m_uc));
+}
+
+std::string Cpu::version_string()
+{
+    unsigned major = 0, minor = 0;
+    uc_version(&major, &minor);
+    return fmt::format("Unicorn {}.{}", major, minor);
+}
+
+Result<std::unique_ptr<Cpu>> Cpu::create(GuestMemory& memory, CpuClient& client)
+{
+    std::unique_ptr<Cpu> cpu(new Cpu(memory, client));
+    TRY(cpu->open());
+    TRY(cpu->self_test());
+    return cpu;
+}
+
+Status Cpu::open()
+{
+    unsigned major = 0, minor = 0;
+    uc_version(&major, &minor);
+    // 2.0.x walks the guest page tables but then treats virtual addresses as
+    // physical (qemu/target/i386/excp_helper.c): no kernel runs on it.
+    if (major < 2 || (major == 2 && minor < 1))
+        return make_error(ErrorKind::Emulator,
+                          "Unicorn {}.{} is too old: 2.1 or later is needed (2.0 maps guest virtual addresses "
+                          "as physical); run scripts/setup.sh",
+                          major, minor);
+
+    uc_engine* uc = nullptr;
+    uc_err err = uc_open(UC_ARCH_X86, UC_MODE_64, &uc);
+    if (err != UC_ERR_OK)
+        return make_error(ErrorKind::Emulator, "Unicorn: cannot open an x86-64 CPU: {}", uc_strerror(err));
+    m_uc = uc;
+    // Pin the model so CPUID (and the kernel's feature choices) do not
+    // change with Unicorn's default.
+    uc_ctl_set_cpu_model(uc, UC_CPU_X86_QEMU64);
+
+    err = uc_mem_map_ptr(uc, 0, m_memory.size(), UC_PROT_ALL, m_memory.host_base());
+    if (err != UC_ERR_OK)
+        return make_error(ErrorKind::Emulator, "Unicorn: cannot map {} MiB of guest RAM: {}", m_memory.size() >> 20,
+                          uc_strerror(err));
+
+    uc_hook h;
+    if (uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_in), this, 1, 0, UC_X86_INS_IN) ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_out), this, 1, 0, UC_X86_INS_OUT) ||
+        uc_hook_add(uc, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Cpu::hook_block), this, 1, 0) ||
+        uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&Cpu::hook_interrupt), this, 1, 0))
+        return make_error(ErrorKind::Emulator, "Unicorn: cannot install hooks");
+
+    auto context = CpuContext::locate(m_uc);
+    if (!context)
+        return context.error();
+    m_context.reset(*context);
+    return Ok{};
+}
+
+// Checks the assumptions the exception path rests on, on this Unicorn build:
+// a #PF reaches the interrupt hook with the right error code (read from the
+// context blob) and CR2, RIP written from the hook sticks, and after
+// resetting the "exception in flight" marker a second fault is not promoted
+// to a double fault. Uses the first pages of guest RAM as scratch; the boot
+// plan overwrites them afterwards.
+Status Cpu::self_test()
+{
+    constexpr uint64_t code = 0x1000, pml4 = 0x2000, pdpt = 0x3000, pd = 0x4000;
+    constexpr uint64_t hole = 0x200000;  // second 2 MiB page: not present
+    const uint8_t program[] = {
+        0xc6, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00, 0x01,  // mov byte [0x200000], 1  -> #PF, write
+        0x8a, 0x04, 0x25, 0x08, 0x00, 0x20, 0x00,        // mov al, [0x200008]       -> #PF, read
+        0xf4,                                            // hlt
+    };
+    if (m_memory.size() < hole)
+        return make_error(ErrorKind::Emulator, "self-test needs at least 2 MiB of guest RAM");
+    m_memory.write(code, program, sizeof program);
+    m_memory.write_value<uint64_t>(pml4, pdpt | 3);
+    m_memory.write_value<uint64_t>(pdpt, pd | 3);
+    m_memory.write_value<uint64_t>(pd, 0x83);  // 0..2 MiB, present, writable, large
+
+    EntryState entry;
+    entry.rip = code;
+    entry.rsp = 0x8000;
+    entry.cr0 = 0x80010033;
+    entry.cr3 = pml4;
+    entry.cr4 = 0x20;
+    entry.efer = 0x500;
+    entry.cs = 0x10;
+    entry.ds = 0x18;
+    TRY(load_entry_state(entry));
+
+    m_self_testing = true;
+    m_recorded.clear();
+    CpuRunResult r = run();
+    m_self_testing = false;
+    uint64_t cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    // Forget the blocks translated from the test program, or a guest that
+    // later puts other code at the same address would run the stale
+    // translation. (A full uc_ctl_flush_tb would also do, but it memsets
+    // Unicorn's whole 1 GiB code buffer: seconds, and a GiB of host RAM.)
+    // The lookup walks the page tables, so it goes before they are cleared.
+    uc_ctl_remove_cache(engine(m_uc), code, code + 0x1000);
+    memset(m_memory.host_base(), 0, 0x5000);
+
+    auto fail = [&](std::string what) {
+        return make_error(ErrorKind::Emulator, "Unicorn self-test failed: {}; this Unicorn build does not behave "
+                          "like the 2.1.1 bootsim's exception delivery was made for", what);
+    };
+    if (r.stop != CpuStop::Halted)
+        return fail(fmt::format("the test program did not reach its HLT ({})", r.detail));
+    if (m_recorded.size() != 2)
+        return fail(fmt::format("expected 2 page faults, saw {}", m_recorded.size()));
+    const Recorded expected[2] = {{14, 0x2, hole}, {14, 0x0, hole + 8}};
+    for (int i = 0; i < 2; ++i) {
+        const Recorded& got = m_recorded[i];
+        if (got.vector != expected[i].vector || got.error_code != expected[i].error_code ||
+            got.cr2 != expected[i].cr2)
+            return fail(fmt::format("fault {}: vector {} error code {:#x} cr2 {:#x}, expected vector {} error code "
+                                    "{:#x} cr2 {:#x}",
+                                    i + 1, got.vector, got.error_code, got.cr2, expected[i].vector,
+                                    expected[i].error_code, expected[i].cr2));
+    }
+    if (cr2 != hole + 8)
+        return fail(fmt::format("CR2 after the run is {:#x}, expected {:#x}", cr2, hole + 8));
+    return Ok{};
+}
+
+Status Cpu::load_entry_state(const EntryState& entry)
+{
+    uc_x86_mmr gdtr{0, entry.gdt_base, entry.gdt_limit, 0};
+    uc_reg_write(engine(m_uc), UC_X86_REG_GDTR, &gdtr);
+    uc_x86_mmr idtr{0, 0, 0, 0};
+    uc_reg_write(engine(m_uc), UC_X86_REG_IDTR, &idtr);
+    write_reg(m_uc, UC_X86_REG_CR4, entry.cr4);
+    uc_x86_msr efer{0xc0000080, entry.efer};
+    uc_reg_write(engine(m_uc), UC_X86_REG_MSR, &efer);
+    write_reg(m_uc, UC_X86_REG_CR3, entry.cr3);
+    write_reg(m_uc, UC_X86_REG_CR0, entry.cr0);
+    write_reg(m_uc, UC_X86_REG_RFLAGS, entry.rflags);
+    write_reg(m_uc, UC_X86_REG_RSI, entry.rsi);
+    write_reg(m_uc, UC_X86_REG_RSP, entry.rsp);
+    write_reg(m_uc, UC_X86_REG_RIP, entry.rip);
+
+    // In 64-bit mode Unicorn's register API sets only segment selectors; the
+    // hidden parts (what a far jump or a segment load would have filled in
+    // from the GDT) go through the context blob.
+    TRY(m_context->save());
+    m_context->set_segment(1, {entry.cs, 0, 0xffffffff, code64_flags});
+    for (int seg : {0, 2, 3, 4, 5})
+        m_context->set_segment(seg, {entry.ds, 0, 0xffffffff, data_flags});
+    m_context->set_old_exception(-1);
+    TRY(m_context->restore());
+    return Ok{};
+}
+
+CpuRunResult Cpu::run()
+{
+    m_stopped_by_us = false;
+    m_triple_fault = false;
+    for (;;) {
+        uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
+        uc_err err = uc_emu_start(engine(m_uc), rip, ~0ull, 0, 0);
+        // On its way out Unicorn looks up the page of `until - 1` (here
+        // 0xff..fe) in the guest's page tables, and the failed walk
+        // overwrites CR2. Put back the last value the guest could have seen.
+        write_reg(m_uc, UC_X86_REG_CR2, m_cr2);
+        if (m_triple_fault)
+            return {CpuStop::TripleFault, m_fault_detail};
+        if (err == UC_ERR_INSN_INVALID) {
+            // #UD stops emulation without reaching the interrupt hook
+            // (x86_stop_interrupt); deliver it from here. RIP is the
+            // offending instruction; the kernel's BUG()/WARN() use ud2.
+            uint64_t at = read_reg(m_uc, UC_X86_REG_RIP);
+            if (m_self_testing || !deliver(6, false, 0, at))
+                return {CpuStop::TripleFault, fmt::format("invalid opcode at {:#x} could not be delivered", at)};
+            m_client.on_exception(6, at, 0);
+            continue;
+        }
+        if (err != UC_ERR_OK)
+            return {CpuStop::Failed, fmt::format("Unicorn stopped with \"{}\" at rip {:#x}", uc_strerror(err),
+                                                 read_reg(m_uc, UC_X86_REG_RIP))};
+        if (m_stopped_by_us)
+            return {CpuStop::Requested, {}};
+        // uc_emu_start returns OK with RIP just past the F4 byte when the
+        // guest halts (NOTES.md, trap 8); the next start clears the state.
+        return {CpuStop::Halted, {}};
+    }
+}
+
+void Cpu::hook_block(void*, uint64_t address, uint32_t, void* self_ptr)
+{
+    auto* self = static_cast<Cpu*>(self_ptr);
+    bool stop = self->m_client.on_block(address);
+    if (stop || self->m_stop_requested.load(std::memory_order_relaxed)) {
+        // A block boundary is the one place a stop leaves no instruction
+        // half-done (NOTES.md, trap 6).
+        self->m_stop_requested.store(false, std::memory_order_relaxed);
+        self->m_stopped_by_us = true;
+        self->m_cr2 = read_reg(self->m_uc, UC_X86_REG_CR2);
+        uc_emu_stop(engine(self->m_uc));
+    }
+}
+
+uint32_t Cpu::hook_in(void*, uint32_t port, int size, void* self_ptr)
+{
+    return static_cast<Cpu*>(self_ptr)->m_client.port_read(uint16_t(port), unsigned(size));
+}
+
+void Cpu::hook_out(void*, uint32_t port, int size, uint32_t value, void* self_ptr)
+{
+    static_cast<Cpu*>(self_ptr)->m_client.port_write(uint16_t(port), value, unsigned(size));
+}
+
+void Cpu::hook_interrupt(void*, uint32_t intno, void* self_ptr)
+{
+    static_cast<Cpu*>(self_ptr)->handle_interrupt_hook(intno);
+}
+
+// Unicorn hands every exception and `int n` to this hook instead of the
+// guest's IDT (cpu_handle_exception in qemu/accel/tcg/cpu-exec.c); the
+// emulator delivers it as the hardware would.
+void Cpu::handle_interrupt_hook(uint32_t intno)
+{
+    if (!m_context->save().ok()) {
+        m_triple_fault = true;
+        m_fault_detail = "cannot read the CPU context to deliver an exception";
+        uc_emu_stop(engine(m_uc));
+        return;
+    }
+    uint32_t error_code = uint32_t(m_context->error_code());
+    // The marker of an exception in flight is never cleared by Unicorn; left
+    // set, the next fault would be promoted to #DF and then a triple fault
+    // (unicorn issue 1883).
+    m_context->set_old_exception(-1);
+    (void)m_context->restore();  // the blob was just saved: restoring it cannot fail
+
+    uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
+    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    if (m_self_testing) {
+        m_recorded.push_back({intno, error_code, read_reg(m_uc, UC_X86_REG_CR2)});
+        // Skip the faulting instruction: the test program's are 8 then 7 bytes.
+        write_reg(m_uc, UC_X86_REG_RIP, rip + (m_recorded.size() == 1 ? 8 : 7));
+        return;
+    }
+
+    bool has_error = intno < 32 && pushes_error_code(intno);
+    if (deliver(uint8_t(intno), has_error, error_code, rip)) {
+        m_client.on_exception(uint8_t(intno), rip, has_error ? error_code : 0);
+        return;
+    }
+    // Could not deliver: a double fault, and if that fails too, the CPU
+    // shuts down (triple fault).
+    if (intno != 8 && deliver(8, true, 0, rip)) {
+        m_client.on_exception(8, rip, 0);
+        return;
+    }
+    m_triple_fault = true;
+    m_fault_detail = fmt::format("triple fault: exception {} at rip {:#x} (error code {:#x}, cr2 {:#x}) could not "
+                                 "be delivered through the IDT at {:#x}",
+                                 intno, rip, error_code, read_reg(m_uc, UC_X86_REG_CR2),
+                                 read_mmr(m_uc, UC_X86_REG_IDTR).base);
+    uc_emu_stop(engine(m_uc));
+}
+
+bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip)
+{
+    PagingMode mode = paging_mode();
+    auto virt_read = [&](uint64_t va, void* out, size_t len) {
+        auto pa = translate(m_memory, mode, va);
+        // A read across a page boundary is not needed here: gates are 16-byte
+        // aligned, stack slots 8-byte aligned.
+        return pa && m_memory.read(*pa, out, len);
+    };
+    auto virt_write64 = [&](uint64_t va, uint64_t value) {
+        auto pa = translate(m_memory, mode, va);
+        return pa && m_memory.write_value(*pa, value);
+    };
+
+    SegmentState idtr = read_mmr(m_uc, UC_X86_REG_IDTR);
+    if (uint32_t(vector) * 16 + 15 > idtr.limit)
+        return false;
+    uint8_t gate[16];
+    if (!virt_read(idtr.base + uint64_t(vector) * 16, gate, sizeof gate))
+        return false;
+    uint64_t target = uint64_t(gate[0] | gate[1] << 8) | uint64_t(gate[6] | gate[7] << 8) << 16 |
+                      uint64_t(gate[8] | gate[9] << 8 | gate[10] << 16 | uint32_t(gate[11]) << 24) << 32;
+    uint16_t selector = uint16_t(gate[2] | gate[3] << 8);
+    unsigned ist = gate[4] & 7;
+    unsigned type = gate[5] & 0xf;
+    bool present = gate[5] & 0x80;
+    if (!present || (type != 0xe && type != 0xf))
+        return false;
+
+    uint64_t rsp = read_reg(m_uc, UC_X86_REG_RSP);
+    uint64_t rflags = read_reg(m_uc, UC_X86_REG_RFLAGS);
+    uint16_t cs = uint16_t(read_reg(m_uc, UC_X86_REG_CS));
+    uint16_t ss = uint16_t(read_reg(m_uc, UC_X86_REG_SS));
+    unsigned cpl = cs & 3;
+    unsigned new_cpl = selector & 3;
+
+    // Stack choice (SDM 6.14.4-6.14.5): an IST entry if the gate names one,
+    // else RSP0 from the TSS on a privilege change, else the current stack.
+    uint64_t new_rsp = rsp;
+    if (ist || new_cpl < cpl) {
+        SegmentState tr = read_mmr(m_uc, UC_X86_REG_TR);
+        uint64_t slot = ist ? 0x24 + 8 * (ist - 1) : 0x4;
+        if (!virt_read(tr.base + slot, &new_rsp, 8))
+            return false;
+    }
+    new_rsp &= ~uint64_t(0xf);
+
+    uint64_t frame[6];
+    int n = 0;
+    if (has_error_code)
+        frame[n++] = error_code;
+    frame[n++] = return_rip;
+    frame[n++] = cs;
+    frame[n++] = rflags;
+    frame[n++] = rsp;
+    frame[n++] = ss;
+    uint64_t sp = new_rsp - 8 * uint64_t(n);
+    for (int i = 0; i < n; ++i) {
+        if (!virt_write64(sp + 8 * uint64_t(i), frame[i]))
+            return false;
+    }
+
+    if (new_cpl != cpl) {
+        // Entering the kernel from user mode: Unicorn cannot change the
+        // privilege level through its register API, so the hidden CS/SS
+        // state and the CPL bits of hflags are set in the context blob.
+        if (!m_context->save().ok())
+            return false;
+        m_context->set_segment(1, {selector, 0, 0xffffffff, code64_flags});
+        m_context->set_segment(2, {uint16_t(new_cpl), 0, 0xffffffff, data_flags});
+        m_context->set_hflags((m_context->hflags() & ~3u) | new_cpl);
+        if (!m_context->restore().ok())
+            return false;
+    } else {
+        write_reg(m_uc, UC_X86_REG_CS, selector);
+    }
+    uint64_t new_flags = rflags & ~(rflags_tf | rflags_nt | rflags_rf | rflags_vm | rflags_ac);
+    if (type == 0xe)
+        new_flags &= ~rflags_if;  // interrupt gate
+    write_reg(m_uc, UC_X86_REG_RFLAGS, new_flags);
+    write_reg(m_uc, UC_X86_REG_RSP, sp);
+    write_reg(m_uc, UC_X86_REG_RIP, target);
+    return true;
+}
+
+uint64_t Cpu::rip() const
+{
+    return read_reg(m_uc, UC_X86_REG_RIP);
+}
+
+PagingMode Cpu::paging_mode() const
+{
+    PagingMode m;
+    uint64_t cr0 = read_reg(m_uc, UC_X86_REG_CR0);
+    uint64_t cr4 = read_reg(m_uc, UC_X86_REG_CR4);
+    uc_x86_msr efer{0xc0000080, 0};
+    uc_reg_read(engine(m_uc), UC_X86_REG_MSR, &efer);
+    m.paging = cr0 & (1u << 31);
+    m.pae = cr4 & (1 << 5);
+    m.la57 = cr4 & (1 << 12);
+    m.long_mode = efer.value & (1 << 10);
+    m.cr3 = read_reg(m_uc, UC_X86_REG_CR3);
+    return m;
+}
+
+CpuState Cpu::state() const
+{
+    static const int gpr_ids[16] = {
+        UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+        UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+        UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+    };
+    CpuState s;
+    for (int i = 0; i < 16; ++i)
+        s.gpr[i] = read_reg(m_uc, gpr_ids[i]);
+    s.rip = read_reg(m_uc, UC_X86_REG_RIP);
+    s.rflags = read_reg(m_uc, UC_X86_REG_RFLAGS);
+    s.cr0 = read_reg(m_uc, UC_X86_REG_CR0);
+    s.cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    s.cr3 = read_reg(m_uc, UC_X86_REG_CR3);
+    s.cr4 = read_reg(m_uc, UC_X86_REG_CR4);
+    uc_x86_msr efer{0xc0000080, 0};
+    uc_reg_read(engine(m_uc), UC_X86_REG_MSR, &efer);
+    s.efer = efer.value;
+    if (m_context->save().ok()) {
+        s.es = m_context->segment(0);
+        s.cs = m_context->segment(1);
+        s.ss = m_context->segment(2);
+        s.ds = m_context->segment(3);
+        s.fs = m_context->segment(4);
+        s.gs = m_context->segment(5);
+    }
+    s.tr = read_mmr(m_uc, UC_X86_REG_TR);
+    SegmentState gdt = read_mmr(m_uc, UC_X86_REG_GDTR);
+    SegmentState idt = read_mmr(m_uc, UC_X86_REG_IDTR);
+    s.gdt_base = gdt.base;
+    s.gdt_limit = uint16_t(gdt.limit);
+    s.idt_base = idt.base;
+    s.idt_limit = uint16_t(idt.limit);
+    return s;
+}
+
+}  // namespace bootsim

@@ -1,0 +1,100 @@
+#pragma once
+// The CPU: Unicorn Engine behind a narrow interface. This file pair (and
+// cpu_context.*) is the only code that knows Unicorn; every workaround for
+// Unicorn 2.1.1's system-emulation gaps (../shared/NOTES.md) lives here,
+// checked by a self-test when the CPU is created.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/cpu_state.h"
+#include "core/guest_memory.h"
+#include "core/page_walk.h"
+#include "core/result.h"
+#include "loader/boot_plan.h"
+
+namespace bootsim {
+
+class CpuContext;
+
+// What the CPU calls out to while it runs; implemented by the machine.
+class CpuClient {
+public:
+    virtual ~CpuClient() = default;
+    virtual uint32_t port_read(uint16_t port, unsigned width) = 0;
+    virtual void port_write(uint16_t port, uint32_t value, unsigned width) = 0;
+    // At the start of every translated block, before it runs. Returning true
+    // stops the CPU there (a clean stop: RIP = address, nothing half done).
+    virtual bool on_block(uint64_t address) = 0;
+    // After an exception or interrupt was delivered through the guest's IDT.
+    virtual void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) = 0;
+};
+
+enum class CpuStop {
+    Requested,    // on_block() or request_stop() asked for it
+    Halted,       // HLT
+    TripleFault,  // an exception could not be delivered, twice
+    Failed,       // the emulator itself failed
+};
+
+struct CpuRunResult {
+    CpuStop stop;
+    std::string detail;  // for TripleFault / Failed: the reason, one line
+};
+
+class Cpu final {
+public:
+    // Opens Unicorn, refuses versions older than 2.1, maps `memory` as guest
+    // RAM at physical address 0, and runs the self-test of the workarounds.
+    static Result<std::unique_ptr<Cpu>> create(GuestMemory& memory, CpuClient& client);
+    ~Cpu();
+
+    // Puts the CPU in the state a boot loader leaves it in (64-bit entry).
+    Status load_entry_state(const EntryState& entry);
+
+    // Runs from the current RIP until something stops it.
+    CpuRunResult run();
+
+    // Thread-safe: stop at the next block boundary.
+    void request_stop() { m_stop_requested.store(true, std::memory_order_relaxed); }
+
+    CpuState state() const;
+    PagingMode paging_mode() const;
+    uint64_t rip() const;
+
+    // "Unicorn 2.1.1 (Debian 13 package)" etc.
+    static std::string version_string();
+
+private:
+    Cpu(GuestMemory& memory, CpuClient& client);
+    Status open();
+    Status self_test();
+    // Delivers `vector` through the guest IDT (64-bit gates). Returns false
+    // when it cannot be delivered (bad IDT entry, unmapped stack).
+    bool deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip);
+    void handle_interrupt_hook(uint32_t intno);
+
+    static uint32_t hook_in(void* uc, uint32_t port, int size, void* self);
+    static void hook_out(void* uc, uint32_t port, int size, uint32_t value, void* self);
+    static void hook_block(void* uc, uint64_t address, uint32_t size, void* self);
+    static void hook_interrupt(void* uc, uint32_t intno, void* self);
+
+    GuestMemory& m_memory;
+    CpuClient& m_client;
+    void* m_uc = nullptr;  // uc_engine*
+    std::unique_ptr<CpuContext> m_context;
+    std::atomic<bool> m_stop_requested{false};
+    bool m_stopped_by_us = false;
+    uint64_t m_cr2 = 0;  // CR2 as the guest last saw it (see run())
+    bool m_triple_fault = false;
+    std::string m_fault_detail;
+
+    // Self-test bookkeeping: while true, exceptions are recorded, not delivered.
+    bool m_self_testing = false;
+    struct Recorded { uint32_t vector; uint32_t error_code; uint64_t cr2; };
+    std::vector<Recorded> m_recorded;
+};
+
+}  // namespace bootsim

@@ -1,0 +1,1 @@
+namespace bootsim { void devices_placeholder() {} }

@@ -1,0 +1,298 @@
+// lay_out_kernel() and relocate(): what arch/x86/boot/compressed/misc.c
+// (v6.1) does to the decompressed vmlinux, done on the host. parse_elf()
+// moves each PT_LOAD segment to output + p_paddr - LOAD_PHYSICAL_ADDR;
+// handle_relocations() then walks the table the build appended after the ELF
+// (arch/x86/boot/compressed/Makefile: vmlinux.bin + vmlinux.relocs).
+// Every field is checked against the buffer before it is used: this parses
+// bytes that came out of an untrusted file.
+
+#include <algorithm>
+#include <cstring>
+
+#include "loader/kernel_image.h"
+
+namespace bootsim {
+
+namespace {
+
+uint16_t le16(const uint8_t* p) { return uint16_t(p[0] | p[1] << 8); }
+uint32_t le32(const uint8_t* p)
+{
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+uint64_t le64(const uint8_t* p) { return uint64_t(le32(p)) | uint64_t(le32(p + 4)) << 32; }
+void put_le32(uint8_t* p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = uint8_t(v >> (8 * i));
+}
+void put_le64(uint8_t* p, uint64_t v)
+{
+    put_le32(p, uint32_t(v));
+    put_le32(p + 4, uint32_t(v >> 32));
+}
+
+// include/uapi/linux/elf.h
+constexpr size_t elf64_ehdr_size = 64;
+constexpr size_t elf64_phdr_size = 56;  // parse_elf() steps by sizeof(Elf64_Phdr)
+constexpr uint8_t elfclass64 = 2;
+constexpr uint8_t elfdata2lsb = 1;
+constexpr uint16_t em_x86_64 = 62;
+constexpr uint32_t pt_load = 1;
+
+// arch/x86/include/asm/page_64_types.h: the kernel virtual mapping starts
+// here, and with KASLR the whole image must fit in KERNEL_IMAGE_SIZE (1 GiB).
+constexpr uint64_t start_kernel_map = 0xffffffff80000000;
+constexpr uint64_t kernel_image_size_max = 1ull << 30;
+
+struct ElfHeader {
+    uint64_t entry, phoff, shoff;
+    uint16_t phentsize, phnum, shentsize, shnum;
+};
+
+struct ProgramHeader {
+    uint32_t type;
+    uint64_t offset, paddr, filesz, memsz;
+};
+
+// [begin, end) ranges in bytes.
+bool overlap(uint64_t a_begin, uint64_t a_end, uint64_t b_begin, uint64_t b_end)
+{
+    return a_begin < b_end && b_begin < a_end;
+}
+
+// `count` entries of `entry_size` bytes at `offset` must lie inside `size`.
+Result<uint64_t> table_end(const char* what, uint64_t offset, uint64_t count, uint64_t entry_size, size_t size)
+{
+    uint64_t bytes = 0, end = 0;
+    if (__builtin_mul_overflow(count, entry_size, &bytes) || __builtin_add_overflow(offset, bytes, &end) ||
+        end > size)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel: {} ({} x {} bytes at offset 0x{:x}) runs past the end of the "
+                          "{}-byte ELF",
+                          what, count, entry_size, offset, size);
+    return end;
+}
+
+Result<ElfHeader> parse_header(std::span<const uint8_t> elf)
+{
+    if (elf.size() < elf64_ehdr_size)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel is {} bytes, too short for an ELF64 header (64 bytes)", elf.size());
+    const uint8_t* e = elf.data();
+    if (std::memcmp(e, "\x7f" "ELF", 4) != 0)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel: not an ELF file (expected 7f 45 4c 46 at offset 0, found "
+                          "{:02x} {:02x} {:02x} {:02x})",
+                          e[0], e[1], e[2], e[3]);
+    if (e[4] != elfclass64)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel: e_ident[EI_CLASS] is {}, expected {} (ELFCLASS64)", e[4],
+                          elfclass64);
+    if (e[5] != elfdata2lsb)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel: e_ident[EI_DATA] is {}, expected {} (little-endian)", e[5],
+                          elfdata2lsb);
+    if (le16(e + 18) != em_x86_64)
+        return make_error(ErrorKind::BadFormat, "decompressed kernel: e_machine is {}, expected {} (EM_X86_64)",
+                          le16(e + 18), em_x86_64);
+    ElfHeader h{
+        .entry = le64(e + 24),
+        .phoff = le64(e + 32),
+        .shoff = le64(e + 40),
+        .phentsize = le16(e + 54),
+        .phnum = le16(e + 56),
+        .shentsize = le16(e + 58),
+        .shnum = le16(e + 60),
+    };
+    if (h.phentsize != elf64_phdr_size)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel: e_phentsize is {}, expected {} (parse_elf() reads "
+                          "sizeof(Elf64_Phdr) per entry)",
+                          h.phentsize, elf64_phdr_size);
+    if (h.phnum == 0)
+        return make_error(ErrorKind::BadFormat, "decompressed kernel: e_phnum is 0, expected PT_LOAD segments");
+    return h;
+}
+
+ProgramHeader read_phdr(const uint8_t* p)
+{
+    return ProgramHeader{
+        .type = le32(p),
+        .offset = le64(p + 8),
+        .paddr = le64(p + 24),
+        .filesz = le64(p + 32),
+        .memsz = le64(p + 40),
+    };
+}
+
+// handle_relocations() reads the table backwards from the end of the
+// decompressed buffer, one 32-bit word at a time, and never below `floor`
+// (the end of the ELF proper).
+class RelocReader {
+public:
+    RelocReader(std::span<const uint8_t> bytes, uint64_t floor) : m_bytes(bytes), m_pos(bytes.size()), m_floor(floor) {}
+
+    // Reads one list up to its zero terminator, turning each entry (a kernel
+    // virtual address truncated to 32 bits) into an offset in the image.
+    Status read_list(const char* kind, unsigned width, uint64_t load_physical_addr, uint64_t image_size,
+                     std::vector<uint32_t>& sites)
+    {
+        for (;;) {
+            if (m_pos < m_floor + 4)
+                return make_error(ErrorKind::BadFormat,
+                                  "decompressed kernel: the {} relocation list has no zero terminator before the "
+                                  "ELF's end at 0x{:x} (is the relocation table missing?)",
+                                  kind, m_floor);
+            m_pos -= 4;
+            uint32_t word = le32(m_bytes.data() + m_pos);
+            if (word == 0)
+                return Ok{};
+            // "stored as a 32-bit value which is sign extended to 64 bits"
+            uint64_t address = uint64_t(int64_t(int32_t(word)));
+            uint64_t offset = address - start_kernel_map - load_physical_addr;
+            if (image_size < width || offset > image_size - width)
+                return make_error(ErrorKind::BadFormat,
+                                  "decompressed kernel: {} relocation #{} at 0x{:x} is 0x{:08x} (kernel address "
+                                  "0x{:x}), outside the kernel image 0x{:x}-0x{:x}",
+                                  kind, sites.size() + 1, m_pos, word, address,
+                                  start_kernel_map + load_physical_addr,
+                                  start_kernel_map + load_physical_addr + image_size);
+            sites.push_back(uint32_t(offset));
+        }
+    }
+
+    uint64_t position() const { return m_pos; }
+
+private:
+    std::span<const uint8_t> m_bytes;
+    uint64_t m_pos;
+    uint64_t m_floor;
+};
+
+}  // namespace
+
+Result<KernelImage> lay_out_kernel(std::span<const uint8_t> elf)
+{
+    ElfHeader h = TRY(parse_header(elf));
+    uint64_t elf_end = TRY(table_end("the program header table (e_phoff, e_phnum)", h.phoff, h.phnum,
+                                     elf64_phdr_size, elf.size()));
+    elf_end = std::max<uint64_t>(elf_end, elf64_ehdr_size);
+    if (h.shoff != 0 && h.shnum != 0)
+        elf_end = std::max(elf_end, TRY(table_end("the section header table (e_shoff, e_shnum)", h.shoff,
+                                                  h.shnum, h.shentsize, elf.size())));
+
+    std::vector<ProgramHeader> loads;
+    for (uint16_t i = 0; i < h.phnum; i++) {
+        ProgramHeader p = read_phdr(elf.data() + h.phoff + i * elf64_phdr_size);
+        if (p.type != pt_load)
+            continue;  // parse_elf(): "Ignore other PT_*"
+        uint64_t end = 0;
+        if (__builtin_add_overflow(p.offset, p.filesz, &end) || end > elf.size())
+            return make_error(ErrorKind::BadFormat,
+                              "decompressed kernel: program header {}: p_offset 0x{:x} + p_filesz 0x{:x} runs past "
+                              "the end of the {}-byte ELF",
+                              i, p.offset, p.filesz, elf.size());
+        if (p.filesz > p.memsz)
+            return make_error(ErrorKind::BadFormat,
+                              "decompressed kernel: program header {}: p_filesz 0x{:x} is larger than p_memsz 0x{:x}",
+                              i, p.filesz, p.memsz);
+        elf_end = std::max(elf_end, end);
+        loads.push_back(p);
+    }
+    if (loads.empty())
+        return make_error(ErrorKind::BadFormat, "decompressed kernel: none of its {} program headers is PT_LOAD",
+                          h.phnum);
+
+    KernelImage k;
+    // LOAD_PHYSICAL_ADDR is CONFIG_PHYSICAL_START rounded up to
+    // CONFIG_PHYSICAL_ALIGN (asm/boot.h); vmlinux.lds.S places the first
+    // segment there, so the lowest p_paddr is that constant.
+    k.load_physical_addr = std::min_element(loads.begin(), loads.end(), [](auto& a, auto& b) {
+                               return a.paddr < b.paddr;
+                           })->paddr;
+    uint64_t image_size = 0;
+    for (const ProgramHeader& p : loads) {
+        uint64_t offset = p.paddr - k.load_physical_addr;
+        uint64_t end = 0;
+        if (__builtin_add_overflow(offset, p.filesz, &end) || end > kernel_image_size_max)
+            return make_error(ErrorKind::BadFormat,
+                              "decompressed kernel: the PT_LOAD segment at p_paddr 0x{:x} (0x{:x} bytes) ends more "
+                              "than 1 GiB (KERNEL_IMAGE_SIZE) above LOAD_PHYSICAL_ADDR 0x{:x}",
+                              p.paddr, p.filesz, k.load_physical_addr);
+        image_size = std::max(image_size, end);
+        k.segments.push_back(LoadSegment{.offset = offset, .file_size = p.filesz, .mem_size = p.memsz});
+    }
+    if (h.entry < k.load_physical_addr || h.entry - k.load_physical_addr >= image_size)
+        return make_error(ErrorKind::BadFormat,
+                          "decompressed kernel: e_entry 0x{:x} lies outside its PT_LOAD segments (0x{:x}-0x{:x})",
+                          h.entry, k.load_physical_addr, k.load_physical_addr + image_size);
+    k.entry_offset = h.entry - k.load_physical_addr;
+
+    // The three lists, in the order handle_relocations() walks them.
+    RelocReader reader(elf, elf_end);
+    TRY(reader.read_list("32-bit", 4, k.load_physical_addr, image_size, k.relocs32));
+    TRY(reader.read_list("inverse 32-bit", 4, k.load_physical_addr, image_size, k.relocs32_inverse));
+    TRY(reader.read_list("64-bit", 8, k.load_physical_addr, image_size, k.relocs64));
+    uint64_t relocs_begin = reader.position();
+
+    // parse_elf() moves the segments in place, in program-header order, and
+    // handle_relocations() reads the table afterwards from the same buffer.
+    // Copying from the untouched buffer gives the same bytes only if no
+    // segment lands on the file bytes of a later one or on the table; the
+    // kernel's linker script guarantees it, and a kernel that broke it could
+    // not boot, so say so rather than model a clobbered copy.
+    for (size_t i = 0; i < loads.size(); i++) {
+        const LoadSegment& s = k.segments[i];
+        uint64_t dest_end = s.offset + s.file_size;
+        for (size_t j = i + 1; j < loads.size(); j++)
+            if (overlap(s.offset, dest_end, loads[j].offset, loads[j].offset + loads[j].filesz))
+                return make_error(ErrorKind::Unsupported,
+                                  "decompressed kernel: PT_LOAD segment {} moves to 0x{:x}-0x{:x}, over the file "
+                                  "bytes of segment {} (0x{:x}-0x{:x}) before parse_elf() has moved them",
+                                  i, s.offset, dest_end, j, loads[j].offset, loads[j].offset + loads[j].filesz);
+        if (overlap(s.offset, dest_end, relocs_begin, elf.size()))
+            return make_error(ErrorKind::Unsupported,
+                              "decompressed kernel: PT_LOAD segment {} moves to 0x{:x}-0x{:x}, over the relocation "
+                              "table (0x{:x}-0x{:x}) before handle_relocations() reads it",
+                              i, s.offset, dest_end, relocs_begin, elf.size());
+    }
+
+    // Bytes between segments are left as they were in the guest; here they
+    // are zero, and check_handoff() compares only the segments' file bytes.
+    k.image.assign(image_size, 0);
+    for (size_t i = 0; i < loads.size(); i++)
+        std::memcpy(k.image.data() + k.segments[i].offset, elf.data() + loads[i].offset, loads[i].filesz);
+    return k;
+}
+
+Result<KernelImage> decompress_kernel(const BzImage& bz)
+{
+    auto prefixed = [&](const Error& e) { return Error{e.kind, bz.path + ": " + e.message}; };
+    auto bytes = decompress_payload(bz.compression, bz.payload(), bz.decompressed_size);
+    if (!bytes)
+        return prefixed(bytes.error());
+    auto kernel = lay_out_kernel(*bytes);
+    if (!kernel)
+        return prefixed(kernel.error());
+    return kernel;
+}
+
+std::vector<uint8_t> relocate(const KernelImage& kernel, int64_t delta)
+{
+    std::vector<uint8_t> out = kernel.image;
+    uint8_t* base = out.data();
+    // Offsets were validated against the image in lay_out_kernel(). The
+    // arithmetic wraps like the kernel's: *(uint32_t *)ptr += delta,
+    // *(int32_t *)ptr -= delta, *(uint64_t *)ptr += delta.
+    uint32_t d32 = uint32_t(uint64_t(delta));
+    for (uint32_t site : kernel.relocs32)
+        put_le32(base + site, le32(base + site) + d32);
+    for (uint32_t site : kernel.relocs32_inverse)
+        put_le32(base + site, le32(base + site) - d32);
+    for (uint32_t site : kernel.relocs64)
+        put_le64(base + site, le64(base + site) + uint64_t(delta));
+    return out;
+}
+
+}  // namespace bootsim

@@ -1,0 +1,61 @@
+#include "ui/console_log.h"
+
+#include <fmt/format.h>
+
+#include "loader/boot_plan.h"
+
+namespace bootsim {
+
+namespace {
+std::string seconds(uint64_t ns)
+{
+    return fmt::format("{:8.3f}s", double(ns) / 1e9);
+}
+
+std::string size_text(uint64_t bytes)
+{
+    if (bytes >= (1 << 20))
+        return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20));
+    if (bytes >= 1024)
+        return fmt::format("{:.1f} KiB", double(bytes) / 1024);
+    return fmt::format("{} B", bytes);
+}
+}  // namespace
+
+void ConsoleLog::line(const std::string& text)
+{
+    fflush(m_console);
+    fmt::print(m_log, "bootsim: {}\n", text);
+    fflush(m_log);
+}
+
+void ConsoleLog::on_event(const BootEvent& e)
+{
+    switch (e.kind) {
+    case EventKind::SerialOutput:
+        fwrite(e.text.data(), 1, e.text.size(), m_console);
+        if (!e.text.empty() && e.text.back() == '\n')
+            fflush(m_console);
+        break;
+    case EventKind::RegionPlaced:
+        line(fmt::format("region {:<18} {:#010x}-{:#010x} {:>10}  {}", region_role_name(RegionRole(e.value)),
+                         e.address, e.address + e.size, size_text(e.size), e.text));
+        break;
+    case EventKind::PhaseEntered:
+        line(fmt::format("[{}] phase {:<10} at rip {:#x} (guest time {})", seconds(e.wall_ns), phase_name(e.phase),
+                         e.address, seconds(e.virtual_ns)));
+        break;
+    case EventKind::DecompressorMoved:
+        line(fmt::format("[{}] the decompressor runs from its relocated copy at {:#x}", seconds(e.wall_ns),
+                         e.address));
+        break;
+    case EventKind::Note:
+        line(fmt::format("[{}] {}", seconds(e.wall_ns), e.text));
+        break;
+    case EventKind::ExceptionDelivered:
+    case EventKind::GuestHalted:
+        break;
+    }
+}
+
+}  // namespace bootsim

@@ -1,0 +1,59 @@
+#include "ui/expect_matcher.h"
+
+namespace bootsim {
+
+Result<ExpectMatcher*> ExpectMatcher::create(Machine& machine, const std::vector<std::string>& patterns)
+{
+    auto* matcher = new ExpectMatcher(machine);
+    for (const std::string& p : patterns) {
+        try {
+            matcher->m_patterns.push_back({p, std::regex(p, std::regex::ECMAScript), false});
+        } catch (const std::regex_error& e) {
+            delete matcher;
+            return make_error(ErrorKind::BadUsage, "--expect: \"{}\" is not a valid regular expression: {}", p,
+                              e.what());
+        }
+    }
+    matcher->m_remaining = matcher->m_patterns.size();
+    return matcher;
+}
+
+void ExpectMatcher::on_event(const BootEvent& event)
+{
+    if (event.kind != EventKind::SerialOutput || m_remaining == 0)
+        return;
+    for (char c : event.text) {
+        if (c == '\n') {
+            check_line(m_line);
+            m_line.clear();
+        } else if (c != '\r') {
+            m_line += c;
+        }
+    }
+    // A prompt or a marker without a newline yet still counts.
+    if (!m_line.empty())
+        check_line(m_line);
+}
+
+void ExpectMatcher::check_line(const std::string& line)
+{
+    for (Pattern& p : m_patterns) {
+        if (!p.matched && std::regex_search(line, p.regex)) {
+            p.matched = true;
+            if (--m_remaining == 0)
+                m_machine.request_stop(RunEnd::ExpectMatched, "the console showed every --expect pattern");
+        }
+    }
+}
+
+std::vector<std::string> ExpectMatcher::unmatched() const
+{
+    std::vector<std::string> out;
+    for (const Pattern& p : m_patterns) {
+        if (!p.matched)
+            out.push_back(p.text);
+    }
+    return out;
+}
+
+}  // namespace bootsim

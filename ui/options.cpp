@@ -1,0 +1,63 @@
+#include "ui/options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace bootsim {
+
+Result<ParsedOptions> parse_options(int argc, const char* const* argv)
+{
+    CLI::App app{"bootsim: boots a real Linux bzImage on an emulated PC and shows how it boots"};
+    app.set_version_flag("--version", "bootsim 0.1");
+    Options o;
+    std::string stop_at, append;
+    std::string corrupt;
+    app.add_option("--kernel", o.kernel, "the kernel: a bzImage (vmlinuz)")->required();
+    app.add_option("--initrd", o.initrd, "the initial ramdisk (cpio archive, compressed or not)");
+    auto* append_opt = app.add_option("--append", append, "the kernel command line (default: console=ttyS0)");
+    app.add_option("--mem", o.mem, "guest RAM, e.g. 512M or 1G (default 512M)");
+    app.add_flag("--headless", o.headless, "no window: console on stdout, progress on stderr");
+    app.add_option("--stop-at", stop_at,
+                   "end the run when this phase is reached: loaded, decompress, handoff, kernel, initramfs, init, "
+                   "halt");
+    app.add_option("--timeout", o.timeout_seconds, "end the run (exit 3) after this many seconds");
+    app.add_option("--expect", o.expect, "end the run with success once the console matched every REGEX (repeatable)");
+    app.add_option("--report", o.report, "write a JSON report of the run to FILE");
+    app.add_option("--debug-corrupt-output", corrupt,
+                   "testing: flip the byte at this offset of the guest's decompressed kernel before the handoff "
+                   "check")
+        ->group("");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        return ParsedOptions{std::nullopt, app.help()};
+    } catch (const CLI::CallForVersion&) {
+        return ParsedOptions{std::nullopt, std::string("bootsim 0.1\n")};
+    } catch (const CLI::ParseError& e) {
+        return make_error(ErrorKind::BadUsage, "{} (see bootsim --help)", e.what());
+    }
+
+    if (*append_opt)
+        o.append = append;
+    if (!stop_at.empty()) {
+        o.stop_at = parse_phase(stop_at);
+        if (!o.stop_at)
+            return make_error(ErrorKind::BadUsage,
+                              "--stop-at: unknown phase \"{}\" (expected one of loaded, setup, decompress, handoff, "
+                              "kernel, initramfs, init, modules, root, halt)",
+                              stop_at);
+    }
+    if (o.timeout_seconds < 0)
+        return make_error(ErrorKind::BadUsage, "--timeout: expected a positive number of seconds, found {}",
+                          o.timeout_seconds);
+    if (!corrupt.empty()) {
+        try {
+            o.corrupt_output_offset = std::stoull(corrupt, nullptr, 0);
+        } catch (const std::exception&) {
+            return make_error(ErrorKind::BadUsage, "--debug-corrupt-output: expected an offset, found \"{}\"", corrupt);
+        }
+    }
+    return ParsedOptions{o, std::nullopt};
+}
+
+}  // namespace bootsim

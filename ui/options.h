@@ -1,0 +1,47 @@
+#pragma once
+// What the user asked for on the command line.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/phase.h"
+#include "core/result.h"
+
+namespace bootsim {
+
+struct Options {
+    std::string kernel;
+    std::string initrd;
+    std::optional<std::string> append;  // unset: the default command line
+    std::string mem = "512M";
+    bool headless = false;
+    std::optional<Phase> stop_at;
+    double timeout_seconds = 0;
+    std::vector<std::string> expect;    // regexes the console must show
+    std::string report;                 // JSON report path
+    // Testing aid: flip one byte of the guest's decompressed kernel (at this
+    // offset from its start) just before the handoff check, to show the
+    // check catches it.
+    std::optional<uint64_t> corrupt_output_offset;
+};
+
+// Exit codes, one per way a run can end (README, "Exit codes").
+enum ExitCode : int {
+    exit_success = 0,
+    exit_guest_failed = 1,
+    exit_bad_input = 2,
+    exit_timeout = 3,
+    exit_emulator_failure = 4,
+};
+
+// Parses argv. A help request returns an error of kind BadUsage whose
+// message is the help text and `help` set.
+struct ParsedOptions {
+    std::optional<Options> options;
+    std::optional<std::string> help;  // print and exit 0
+};
+Result<ParsedOptions> parse_options(int argc, const char* const* argv);
+
+}  // namespace bootsim
