@@ -1,6 +1,7 @@
 #include "core/cpu.h"
 
 #include <cstring>
+#include <optional>
 
 #include <unicorn/unicorn.h>
 
@@ -72,11 +73,39 @@ std::string Cpu::version_string()
     return fmt::format("Unicorn {}.{}", major, minor);
 }
 
+namespace {
+// A client for the self-test's private CPU: no devices, never stops early.
+class SelfTestClient final : public CpuClient {
+public:
+    uint32_t port_read(uint16_t, unsigned) override { return 0xffffffff; }
+    void port_write(uint16_t, uint32_t, unsigned) override {}
+    bool on_block(uint64_t) override { return false; }
+    void on_exception(uint8_t, uint64_t, uint32_t) override {}
+};
+}  // namespace
+
 Result<std::unique_ptr<Cpu>> Cpu::create(GuestMemory& memory, CpuClient& client)
 {
+    // The self-test runs once per process, on a CPU and RAM of its own, so
+    // nothing it translated or left behind can reach the real guest.
+    static std::optional<Error> self_test_failure = []() -> std::optional<Error> {
+        auto scratch = GuestMemory::create(4 << 20);
+        if (!scratch)
+            return scratch.error();
+        std::unique_ptr<GuestMemory> scratch_memory(*scratch);
+        SelfTestClient scratch_client;
+        std::unique_ptr<Cpu> probe(new Cpu(*scratch_memory, scratch_client));
+        if (auto opened = probe->open(); !opened)
+            return opened.error();
+        if (auto tested = probe->self_test(); !tested)
+            return tested.error();
+        return std::nullopt;
+    }();
+    if (self_test_failure)
+        return *self_test_failure;
+
     std::unique_ptr<Cpu> cpu(new Cpu(memory, client));
     TRY(cpu->open());
-    TRY(cpu->self_test());
     return cpu;
 }
 
@@ -124,8 +153,8 @@ Status Cpu::open()
 // a #PF reaches the interrupt hook with the right error code (read from the
 // context blob) and CR2, RIP written from the hook sticks, and after
 // resetting the "exception in flight" marker a second fault is not promoted
-// to a double fault. Uses the first pages of guest RAM as scratch; the boot
-// plan overwrites them afterwards.
+// to a double fault, and CR2 survives the end of a run. Runs on a private
+// CPU (see create()).
 Status Cpu::self_test()
 {
     constexpr uint64_t code = 0x1000, pml4 = 0x2000, pdpt = 0x3000, pd = 0x4000;
@@ -158,13 +187,6 @@ Status Cpu::self_test()
     CpuRunResult r = run();
     m_self_testing = false;
     uint64_t cr2 = read_reg(m_uc, UC_X86_REG_CR2);
-    // Forget the blocks translated from the test program, or a guest that
-    // later puts other code at the same address would run the stale
-    // translation. (A full uc_ctl_flush_tb would also do, but it memsets
-    // Unicorn's whole 1 GiB code buffer: seconds, and a GiB of host RAM.)
-    // The lookup walks the page tables, so it goes before they are cleared.
-    uc_ctl_remove_cache(engine(m_uc), code, code + 0x1000);
-    memset(m_memory.host_base(), 0, 0x5000);
 
     auto fail = [&](std::string what) {
         return make_error(ErrorKind::Emulator, "Unicorn self-test failed: {}; this Unicorn build does not behave "

@@ -1,0 +1,156 @@
+// Every kind of bad input gets one clear line naming the file, and exit 2;
+// never a crash or a hang. The binary is run as a user would run it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "support/run_command.h"
+#include "unit/fake_bzimage.h"
+
+using namespace bootsim;
+using bootsim::test::error_lines;
+using bootsim::test::run_bootsim;
+
+namespace {
+
+class BadInput : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        m_dir = std::filesystem::temp_directory_path() /
+                ("bootsim-cli-" + std::to_string(::getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::create_directories(m_dir);
+    }
+    void TearDown() override { std::filesystem::remove_all(m_dir); }
+
+    std::string write(const std::string& name, const std::vector<uint8_t>& bytes)
+    {
+        std::string path = (m_dir / name).string();
+        std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        return path;
+    }
+
+    // Expects exit 2 and exactly one error line containing each of `needles`.
+    void expect_rejected(const std::string& args, std::initializer_list<std::string> needles)
+    {
+        auto r = run_bootsim(args + " --headless");
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        std::string errors = error_lines(r.output);
+        EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 1) << r.output;
+        for (const std::string& needle : needles)
+            EXPECT_NE(errors.find(needle), std::string::npos) << "missing \"" << needle << "\" in: " << r.output;
+    }
+
+    std::filesystem::path m_dir;
+};
+
+}  // namespace
+
+TEST_F(BadInput, MissingKernel)
+{
+    expect_rejected("--kernel /nonexistent/vmlinuz", {"/nonexistent/vmlinuz", "No such file"});
+}
+
+TEST_F(BadInput, EmptyKernel)
+{
+    std::string k = write("empty", {});
+    expect_rejected("--kernel " + k, {k, "empty"});
+}
+
+TEST_F(BadInput, TruncatedBzImage)
+{
+    auto image = fake::build_fake_bzimage({});
+    image.resize(image.size() - 64);  // cut into the payload
+    std::string k = write("truncated", image);
+    expect_rejected("--kernel " + k, {k, "truncated"});
+}
+
+TEST_F(BadInput, ElfInsteadOfBzImage)
+{
+    std::vector<uint8_t> elf(4096, 0);
+    elf[0] = 0x7f, elf[1] = 'E', elf[2] = 'L', elf[3] = 'F';
+    std::string k = write("vmlinux", elf);
+    expect_rejected("--kernel " + k, {k, "ELF"});
+}
+
+TEST_F(BadInput, RandomBytes)
+{
+    std::vector<uint8_t> junk(64 * 1024);
+    std::mt19937 rng(42);
+    for (auto& b : junk)
+        b = uint8_t(rng());
+    std::string k = write("junk", junk);
+    expect_rejected("--kernel " + k, {k, "not a bzImage", "HdrS"});
+}
+
+TEST_F(BadInput, ProtocolTooOld)
+{
+    fake::FakeKernel fk;
+    fk.version = 0x020a;
+    std::string k = write("old", fake::build_fake_bzimage(fk));
+    expect_rejected("--kernel " + k, {k, "2.10", "too old"});
+}
+
+TEST_F(BadInput, UnknownPayloadFormat)
+{
+    fake::FakeKernel fk;
+    fk.payload_magic = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x00};
+    std::string k = write("odd", fake::build_fake_bzimage(fk));
+    expect_rejected("--kernel " + k, {k, "de ad be ef"});
+}
+
+TEST_F(BadInput, MissingInitrd)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    expect_rejected("--kernel " + k + " --initrd " + (m_dir / "nope.img").string(), {"nope.img", "No such file"});
+}
+
+TEST_F(BadInput, KernelDoesNotFitInMem)
+{
+    fake::FakeKernel fk;
+    fk.init_size = 0x3000000;  // 48 MiB from 16 MiB: needs 64 MiB
+    std::string k = write("big", fake::build_fake_bzimage(fk));
+    expect_rejected("--kernel " + k + " --mem 32M", {k, "--mem 32M", "not enough RAM"});
+}
+
+TEST_F(BadInput, InitrdDoesNotFitInMem)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));  // buffer ends at 48 MiB
+    std::string i = write("initrd", std::vector<uint8_t>(20 << 20, 0x5a));
+    expect_rejected("--kernel " + k + " --initrd " + i + " --mem 64M", {i, "--mem"});
+}
+
+TEST_F(BadInput, MalformedMem)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    expect_rejected("--kernel " + k + " --mem lots", {"--mem", "lots"});
+    expect_rejected("--kernel " + k + " --mem 12Q", {"--mem", "12Q"});
+}
+
+TEST_F(BadInput, UnknownPhaseAndOption)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    expect_rejected("--kernel " + k + " --stop-at breakfast", {"--stop-at", "breakfast"});
+    expect_rejected("--kernel " + k + " --frobnicate", {"frobnicate"});
+    expect_rejected("", {"--kernel"});
+}
+
+TEST_F(BadInput, KernelIsADirectory)
+{
+    expect_rejected("--kernel " + m_dir.string(), {m_dir.string(), "directory"});
+}
+
+TEST_F(BadInput, InputFilesAreNeverChanged)
+{
+    auto image = fake::build_fake_bzimage({});
+    std::string k = write("k", image);
+    auto before = std::filesystem::last_write_time(k);
+    run_bootsim("--kernel " + k + " --headless --stop-at loaded");
+    std::ifstream in(k, std::ios::binary);
+    std::vector<uint8_t> after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(after, image);
+    EXPECT_EQ(std::filesystem::last_write_time(k), before);
+}

@@ -1,0 +1,48 @@
+#pragma once
+// Runs bootsim as a user would, capturing its exit code and output.
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <sys/wait.h>
+
+namespace bootsim::test {
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string output;  // stdout and stderr together
+};
+
+// `args` is appended to the binary path; stderr is merged into stdout.
+inline CommandResult run_bootsim(const std::string& args, const std::string& stdin_text = "")
+{
+    std::string command = std::string(BOOTSIM_BINARY) + " " + args + " 2>&1";
+    if (stdin_text.empty())
+        command += " </dev/null";
+    CommandResult r;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (!pipe)
+        return r;
+    std::array<char, 4096> buffer;
+    size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        r.output.append(buffer.data(), n);
+    int status = pclose(pipe);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+// Lines of output that bootsim printed as errors.
+inline std::string error_lines(const std::string& output)
+{
+    std::string out;
+    size_t pos = 0;
+    while ((pos = output.find("bootsim: error:", pos)) != std::string::npos) {
+        size_t end = output.find('\n', pos);
+        out += output.substr(pos, end - pos) + "\n";
+        pos = end;
+    }
+    return out;
+}
+
+}  // namespace bootsim::test
