@@ -1,8 +1,83 @@
 #pragma once
+// The PC around the CPU: which device sits at which port and drives which
+// IRQ line. Reads like a schematic; the devices themselves know none of it.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "core/interrupt_controller.h"
 #include "core/machine.h"
+#include "devices/bus_window.h"
+#include "devices/cmos_rtc.h"
+#include "devices/i8042.h"
+#include "devices/pic_pair.h"
+#include "devices/pit_8254.h"
+#include "devices/port61.h"
+#include "devices/uart_16550.h"
+
 namespace bootsim {
+
+struct BoardConfig {
+    uint64_t mem_size = 0;
+    std::optional<int64_t> rtc_epoch;  // the RTC's start time; unset: the host's clock
+};
+
 class PcBoard final {
 public:
-    PcBoard(Machine&, uint64_t) {}
+    PcBoard(Machine& machine, const BoardConfig& config);
+    ~PcBoard();
+
+    Uart16550& com1() { return *m_com1; }
+    PicPair& pic() { return *m_pic; }
+    // Interrupts raised per ISA IRQ line, for the report and the GUI.
+    const std::array<uint64_t, 16>& irq_counts() const { return m_irq_counts; }
+
+private:
+    // An ISA IRQ line into the PIC pair.
+    class IsaIrq final : public IrqLine {
+    public:
+        IsaIrq(PcBoard& board, unsigned irq) : m_board(board), m_irq(irq) {}
+        void set_level(bool high) override;
+    private:
+        PcBoard& m_board;
+        unsigned m_irq;
+    };
+    // The PIC's INT output into the CPU's INTR input.
+    class IntrPin final : public IrqLine {
+    public:
+        explicit IntrPin(Machine& machine) : m_machine(machine) {}
+        void set_level(bool high) override
+        {
+            if (high)
+                m_machine.interrupt_line_changed();
+        }
+    private:
+        Machine& m_machine;
+    };
+    // The CPU's view of the PIC pair.
+    class PicInterrupts final : public InterruptController {
+    public:
+        explicit PicInterrupts(PicPair& pic) : m_pic(pic) {}
+        bool has_interrupt() const override { return m_pic.has_interrupt(); }
+        int acknowledge() override { return m_pic.acknowledge(); }
+    private:
+        PicPair& m_pic;
+    };
+
+    Machine& m_machine;
+    IntrPin m_intr;
+    std::unique_ptr<PicPair> m_pic;
+    std::unique_ptr<PicInterrupts> m_pic_interrupts;
+    IsaIrq m_irq0{*this, 0};
+    IsaIrq m_irq4{*this, 4};
+    std::unique_ptr<Pit8254> m_pit;
+    std::unique_ptr<Port61> m_port61;
+    std::unique_ptr<CmosRtc> m_rtc;
+    std::unique_ptr<I8042> m_i8042;
+    std::unique_ptr<BusWindow> m_i8042_status;
+    std::unique_ptr<Uart16550> m_com1;
+    std::array<uint64_t, 16> m_irq_counts{};
 };
-}
+
+}  // namespace bootsim

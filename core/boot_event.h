@@ -17,6 +17,8 @@ enum class EventKind {
     SerialOutput,       // text = bytes the guest wrote to the console UART
     ExceptionDelivered, // vector, address = RIP, value = error code
     GuestHalted,        // HLT with nothing to wake the CPU
+    Interrupt,          // an external interrupt delivered: value = vector, address = RIP
+    IdleSkip,           // the guest idled: size = virtual ns skipped
     Note,               // text: anything worth a line in the log
 };
 

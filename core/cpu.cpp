@@ -1,5 +1,6 @@
 #include "core/cpu.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -139,7 +140,10 @@ Status Cpu::open()
     if (uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_in), this, 1, 0, UC_X86_INS_IN) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_out), this, 1, 0, UC_X86_INS_OUT) ||
         uc_hook_add(uc, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Cpu::hook_block), this, 1, 0) ||
-        uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&Cpu::hook_interrupt), this, 1, 0))
+        uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&Cpu::hook_interrupt), this, 1, 0) ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_cpuid), this, 1, 0, UC_X86_INS_CPUID) ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_syscall), this, 1, 0,
+                    UC_X86_INS_SYSCALL))
         return make_error(ErrorKind::Emulator, "Unicorn: cannot install hooks");
 
     auto context = CpuContext::locate(m_uc);
@@ -208,6 +212,8 @@ Status Cpu::self_test()
     }
     if (cr2 != hole + 8)
         return fail(fmt::format("CR2 after the run is {:#x}, expected {:#x}", cr2, hole + 8));
+    if (uint64_t cr3 = read_reg(m_uc, UC_X86_REG_CR3); cr3 != pml4)
+        return fail(fmt::format("CR3 after the run is {:#x}, expected {:#x}", cr3, pml4));
     return Ok{};
 }
 
@@ -247,9 +253,11 @@ CpuRunResult Cpu::run()
         uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
         uc_err err = uc_emu_start(engine(m_uc), rip, ~0ull, 0, 0);
         // On its way out Unicorn looks up the page of `until - 1` (here
-        // 0xff..fe) in the guest's page tables, and the failed walk
-        // overwrites CR2. Put back the last value the guest could have seen.
-        write_reg(m_uc, UC_X86_REG_CR2, m_cr2);
+        // 0xff..fe) in the guest's page tables. The failed walk raises a
+        // page fault nobody sees, which overwrites CR2 and leaves the
+        // "exception in flight" marker set, so the guest's next real page
+        // fault would become a double fault. Undo both.
+        repair_after_exit();
         if (m_triple_fault)
             return {CpuStop::TripleFault, m_fault_detail};
         if (err == UC_ERR_INSN_INVALID) {
@@ -414,13 +422,10 @@ bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint
         // Entering the kernel from user mode: Unicorn cannot change the
         // privilege level through its register API, so the hidden CS/SS
         // state and the CPL bits of hflags are set in the context blob.
-        if (!m_context->save().ok())
-            return false;
-        m_context->set_segment(1, {selector, 0, 0xffffffff, code64_flags});
-        m_context->set_segment(2, {uint16_t(new_cpl), 0, 0xffffffff, data_flags});
-        m_context->set_hflags((m_context->hflags() & ~3u) | new_cpl);
-        if (!m_context->restore().ok())
-            return false;
+        // SS is loaded with a null selector (SDM 6.14.4); its hidden part
+        // stays flat, as the kernel never uses it for addressing.
+        enter_kernel_mode(selector);
+        write_reg(m_uc, UC_X86_REG_SS, uint16_t(new_cpl));
     } else {
         write_reg(m_uc, UC_X86_REG_CS, selector);
     }
@@ -431,6 +436,216 @@ bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint
     write_reg(m_uc, UC_X86_REG_RSP, sp);
     write_reg(m_uc, UC_X86_REG_RIP, target);
     return true;
+}
+
+const std::vector<Cpu::CpuidLeaf>& Cpu::cpuid_table()
+{
+    // Asks the pinned model itself, once, on a private engine: run
+    // `cpuid; hlt` for every leaf and subleaf the kernel may ask for.
+    static const std::vector<CpuidLeaf> table = [] {
+        std::vector<CpuidLeaf> out;
+        uc_engine* uc = nullptr;
+        if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
+            return out;
+        uc_ctl_set_cpu_model(uc, UC_CPU_X86_QEMU64);
+        uc_mem_map(uc, 0, 0x2000, UC_PROT_ALL);
+        const uint8_t program[] = {0x0f, 0xa2, 0xf4};  // cpuid; hlt
+        uc_mem_write(uc, 0x1000, program, sizeof program);
+        auto ask = [&](uint32_t leaf, uint32_t subleaf) {
+            uint64_t a = leaf, c = subleaf, zero = 0;
+            uc_reg_write(uc, UC_X86_REG_RAX, &a);
+            uc_reg_write(uc, UC_X86_REG_RCX, &c);
+            uc_reg_write(uc, UC_X86_REG_RBX, &zero);
+            uc_reg_write(uc, UC_X86_REG_RDX, &zero);
+            uc_emu_start(uc, 0x1000, 0x1003, 0, 0);
+            uint64_t r[4];
+            uc_reg_read(uc, UC_X86_REG_RAX, &r[0]);
+            uc_reg_read(uc, UC_X86_REG_RBX, &r[1]);
+            uc_reg_read(uc, UC_X86_REG_RCX, &r[2]);
+            uc_reg_read(uc, UC_X86_REG_RDX, &r[3]);
+            CpuidLeaf l{leaf, subleaf, uint32_t(r[0]), uint32_t(r[1]), uint32_t(r[2]), uint32_t(r[3])};
+            out.push_back(l);
+            return l;
+        };
+        // Leaves with subleaves: 4 (caches), 7 (features), 0xb (topology),
+        // 0xd (XSAVE areas).
+        auto subleaves = [](uint32_t leaf) { return leaf == 4 || leaf == 7 || leaf == 0xb || leaf == 0xd ? 64u : 1u; };
+        for (uint32_t base : {0u, 0x80000000u}) {
+            uint32_t max = ask(base, 0).eax;
+            for (uint32_t leaf = base + 1; leaf <= max && leaf < base + 0x40; ++leaf) {
+                for (uint32_t sub = 0; sub < subleaves(leaf); ++sub)
+                    ask(leaf, sub);
+            }
+        }
+        uc_close(uc);
+        for (CpuidLeaf& l : out) {
+            if (l.leaf == 1) {
+                l.edx &= ~(1u << 9);   // APIC: there is no local APIC on this board
+                l.ecx &= ~(1u << 21);  // x2APIC
+                l.ecx &= ~(1u << 24);  // TSC-deadline timer (a local APIC mode)
+            }
+        }
+        return out;
+    }();
+    return table;
+}
+
+int Cpu::hook_cpuid(void*, void* self_ptr)
+{
+    auto* self = static_cast<Cpu*>(self_ptr);
+    uint32_t leaf = uint32_t(read_reg(self->m_uc, UC_X86_REG_RAX));
+    uint32_t subleaf = uint32_t(read_reg(self->m_uc, UC_X86_REG_RCX));
+    CpuidLeaf answer{leaf, subleaf, 0, 0, 0, 0};
+    for (const CpuidLeaf& l : cpuid_table()) {
+        // Leaves without subleaves answer the same for any ECX.
+        if (l.leaf == leaf && (l.subleaf == subleaf || l.subleaf == 0)) {
+            answer = l;
+            if (l.subleaf == subleaf)
+                break;
+        }
+    }
+    write_reg(self->m_uc, UC_X86_REG_RAX, answer.eax);
+    write_reg(self->m_uc, UC_X86_REG_RBX, answer.ebx);
+    write_reg(self->m_uc, UC_X86_REG_RCX, answer.ecx);
+    write_reg(self->m_uc, UC_X86_REG_RDX, answer.edx);
+    return 1;  // handled: skip Unicorn's own CPUID
+}
+
+void Cpu::hook_syscall(void*, void* self_ptr)
+{
+    static_cast<Cpu*>(self_ptr)->handle_syscall();
+}
+
+// SYSCALL only calls the hooks in Unicorn 2.1.1 (helper_syscall) and then
+// adds the instruction's length to RIP: the architectural work is ours
+// (SDM vol. 2, SYSCALL).
+void Cpu::handle_syscall()
+{
+    auto msr = [&](uint32_t index) {
+        uc_x86_msr m{index, 0};
+        uc_reg_read(engine(m_uc), UC_X86_REG_MSR, &m);
+        return m.value;
+    };
+    uint64_t star = msr(0xc0000081), lstar = msr(0xc0000082), fmask = msr(0xc0000084);
+    uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
+    uint64_t rflags = read_reg(m_uc, UC_X86_REG_RFLAGS);
+    uint64_t number = read_reg(m_uc, UC_X86_REG_RAX);
+    enter_kernel_mode(uint16_t((star >> 32) & 0xfffc));
+    write_reg(m_uc, UC_X86_REG_RCX, rip + 2);
+    write_reg(m_uc, UC_X86_REG_R11, rflags & ~rflags_rf);
+    write_reg(m_uc, UC_X86_REG_RFLAGS, rflags & ~fmask & ~rflags_rf);
+    write_reg(m_uc, UC_X86_REG_RIP, lstar - 2);  // helper_syscall adds 2 afterwards
+    m_client.on_syscall(number);
+}
+
+// CPL 0 with a flat 64-bit CS and SS: what SYSCALL and an interrupt from
+// user mode load. Unicorn's register API cannot change the privilege level
+// (NOTES.md trap 4), so the hidden segment state and hflags' CPL bits are
+// written in the context blob.
+void Cpu::enter_kernel_mode(uint16_t cs)
+{
+    if (!m_context->save().ok())
+        return;
+    m_context->set_segment(1, {cs, 0, 0xffffffff, code64_flags});
+    m_context->set_segment(2, {uint16_t(cs + 8), 0, 0xffffffff, data_flags});
+    m_context->set_hflags(m_context->hflags() & ~3u);
+    (void)m_context->restore();
+}
+
+bool Cpu::accepts_interrupts()
+{
+    if (!(read_reg(m_uc, UC_X86_REG_RFLAGS) & rflags_if))
+        return false;
+    // HF_INHIBIT_IRQ_MASK: the instruction after STI or MOV SS.
+    constexpr uint32_t inhibit_irq = 1 << 3;
+    return m_context->save().ok() && !(m_context->hflags() & inhibit_irq);
+}
+
+bool Cpu::interrupt(uint8_t vector)
+{
+    return deliver(vector, false, 0, read_reg(m_uc, UC_X86_REG_RIP));
+}
+
+void Cpu::advance_tsc(uint64_t ticks)
+{
+    if (!m_context->save().ok())
+        return;
+    m_context->set_tsc_offset(m_context->tsc_offset() + ticks);
+    (void)m_context->restore();
+}
+
+void Cpu::hook_watch(void*, uint64_t address, uint32_t, void* self_ptr)
+{
+    auto* self = static_cast<Cpu*>(self_ptr);
+    if (self->m_client.on_watch(address)) {
+        // The translator synced RIP before this hook (gen_sync_pc), so a stop
+        // here lands exactly on the watched instruction.
+        self->m_stopped_by_us = true;
+        self->m_cr2 = read_reg(self->m_uc, UC_X86_REG_CR2);
+        uc_emu_stop(engine(self->m_uc));
+    }
+}
+
+void Cpu::add_watch(uint64_t address)
+{
+    if (m_watches.count(address))
+        return;
+    uc_hook h;
+    if (uc_hook_add(engine(m_uc), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::hook_watch), this, address,
+                    address) != UC_ERR_OK)
+        return;
+    m_watches[address] = h;
+    // A block already translated from there has no call to the hook.
+    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    uc_ctl_remove_cache(engine(m_uc), address, address + 1);
+    repair_after_exit();  // the lookup's page walk may fault, as at an exit
+}
+
+void Cpu::remove_watch(uint64_t address)
+{
+    auto it = m_watches.find(address);
+    if (it == m_watches.end())
+        return;
+    uc_hook_del(engine(m_uc), it->second);
+    m_watches.erase(it);
+}
+
+void Cpu::hook_write(void*, int, uint64_t, int, int64_t, void*) {}
+
+void Cpu::track_self_modifying_code()
+{
+    if (m_tracking_smc)
+        return;
+    uc_hook h;
+    uc_hook_add(engine(m_uc), &h, UC_HOOK_MEM_WRITE, reinterpret_cast<void*>(&Cpu::hook_write), this, 1, 0);
+    // Blocks translated before the hook existed keep the fast store path;
+    // the caller makes sure none of them runs again.
+    m_tracking_smc = true;
+}
+
+bool Cpu::read_virtual(uint64_t address, void* out, size_t length) const
+{
+    PagingMode mode = paging_mode();
+    auto* bytes = static_cast<uint8_t*>(out);
+    while (length > 0) {
+        size_t chunk = std::min<size_t>(length, 0x1000 - (address & 0xfff));
+        auto pa = translate(m_memory, mode, address);
+        if (!pa || !m_memory.read(*pa, bytes, chunk))
+            return false;
+        bytes += chunk;
+        address += chunk;
+        length -= chunk;
+    }
+    return true;
+}
+
+void Cpu::repair_after_exit()
+{
+    if (!m_context->save().ok())
+        return;
+    m_context->set_control_register(2, m_cr2);
+    m_context->set_old_exception(-1);
+    (void)m_context->restore();
 }
 
 uint64_t Cpu::rip() const

@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/cpu_state.h"
 #include "core/guest_memory.h"
@@ -30,6 +32,11 @@ public:
     virtual bool on_block(uint64_t address) = 0;
     // After an exception or interrupt was delivered through the guest's IDT.
     virtual void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) = 0;
+    // A watched address (add_watch) is about to execute. Returning true
+    // stops the CPU exactly there, before the instruction.
+    virtual bool on_watch(uint64_t address) { (void)address; return false; }
+    // A SYSCALL instruction entered the kernel (rax = the system call number).
+    virtual void on_syscall(uint64_t number) { (void)number; }
 };
 
 enum class CpuStop {
@@ -64,6 +71,38 @@ public:
     PagingMode paging_mode() const;
     uint64_t rip() const;
 
+    // External interrupts, delivered from the run loop between blocks.
+    // True when RFLAGS.IF is set and no STI/MOV SS shadow blocks delivery.
+    bool accepts_interrupts();
+    // Delivers an external interrupt through the IDT; false if it cannot.
+    bool interrupt(uint8_t vector);
+
+    // The guest's RDTSC is the host's TSC plus an offset (Unicorn 2.1.1
+    // cannot hook RDTSC); moving the offset moves guest time.
+    void advance_tsc(uint64_t ticks);
+
+    // Calls CpuClient::on_watch just before the instruction at `address`
+    // (a guest virtual address) runs. A code hook bounded to one address
+    // costs nothing elsewhere.
+    void add_watch(uint64_t address);
+    void remove_watch(uint64_t address);
+
+    // From now on every guest store goes through a checked path, so that code
+    // the guest patches through another mapping of the same page is
+    // retranslated (Unicorn tracks code per virtual page; NOTES.md trap 7).
+    // Blocks translated before keep their unchecked stores: call it before
+    // the code that matters first runs (the machine does at the handoff).
+    // Never from inside a hook.
+    void track_self_modifying_code();
+
+    // Reads guest virtual memory through the current page tables.
+    bool read_virtual(uint64_t address, void* out, size_t length) const;
+
+    // The CPUID the guest sees: the pinned model's, minus the local APIC
+    // (bootsim's PC has none; the 8259 PIC delivers interrupts).
+    struct CpuidLeaf { uint32_t leaf, subleaf, eax, ebx, ecx, edx; };
+    static const std::vector<CpuidLeaf>& cpuid_table();
+
     // "Unicorn 2.1.1 (Debian 13 package)" etc.
     static std::string version_string();
 
@@ -80,12 +119,21 @@ private:
     static void hook_out(void* uc, uint32_t port, int size, uint32_t value, void* self);
     static void hook_block(void* uc, uint64_t address, uint32_t size, void* self);
     static void hook_interrupt(void* uc, uint32_t intno, void* self);
+    static int hook_cpuid(void* uc, void* self);
+    static void hook_syscall(void* uc, void* self);
+    static void hook_watch(void* uc, uint64_t address, uint32_t size, void* self);
+    static void hook_write(void* uc, int type, uint64_t address, int size, int64_t value, void* self);
+    void handle_syscall();
+    void repair_after_exit();
+    void enter_kernel_mode(uint16_t cs);
 
     GuestMemory& m_memory;
     CpuClient& m_client;
     void* m_uc = nullptr;  // uc_engine*
     std::unique_ptr<CpuContext> m_context;
     std::atomic<bool> m_stop_requested{false};
+    std::map<uint64_t, size_t> m_watches;  // address -> uc_hook
+    bool m_tracking_smc = false;
     bool m_stopped_by_us = false;
     uint64_t m_cr2 = 0;  // CR2 as the guest last saw it (see run())
     bool m_triple_fault = false;

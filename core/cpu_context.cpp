@@ -12,6 +12,7 @@ namespace {
 constexpr size_t hflags_from_regs = 176;       // after regs[16], eip, eflags, cc_*, cc_op, df
 constexpr size_t segs_from_regs = 184;         // SegmentCache segs[6], 24 bytes each
 constexpr size_t segment_cache_size = 24;      // selector, (pad), base, limit, flags
+constexpr size_t cr_from_regs = 424;           // segs[6], ldt, tr, gdt, idt, then cr[5]
 constexpr ptrdiff_t error_code_from_dr = -16;  // error_code, exception_is_int, exception_next_eip, dr[8]
 constexpr ptrdiff_t old_exception_from_dr = 96;  // dr[8], 4 breakpoint pointers, old_exception
 constexpr ptrdiff_t tsc_offset_from_dr = 112;    // old_exception (+pad), vm_vmcb, tsc_offset
@@ -120,6 +121,16 @@ uint64_t CpuContext::tsc_offset() const { return get<uint64_t>(m_dr + tsc_offset
 void CpuContext::set_tsc_offset(uint64_t value) { put(m_dr + tsc_offset_from_dr, value); }
 uint32_t CpuContext::hflags() const { return get<uint32_t>(m_regs + hflags_from_regs); }
 void CpuContext::set_hflags(uint32_t value) { put(m_regs + hflags_from_regs, value); }
+
+uint64_t CpuContext::control_register(int index) const
+{
+    return get<uint64_t>(m_regs + cr_from_regs + 8 * size_t(index));
+}
+
+void CpuContext::set_control_register(int index, uint64_t value)
+{
+    put(m_regs + cr_from_regs + 8 * size_t(index), value);
+}
 
 SegmentState CpuContext::segment(int index) const
 {

@@ -31,6 +31,10 @@ public:
     void set_tsc_offset(uint64_t value);
     uint32_t hflags() const;
     void set_hflags(uint32_t value);
+    // Control registers. Written here because Unicorn 2.1.1's register API
+    // also reloads CR3 when CR2 is written (reg_write, "case UC_X86_REG_CR2").
+    uint64_t control_register(int index) const;
+    void set_control_register(int index, uint64_t value);
     // index: 0=ES 1=CS 2=SS 3=DS 4=FS 5=GS (QEMU's R_* order)
     SegmentState segment(int index) const;
     void set_segment(int index, const SegmentState& s);

@@ -1,9 +1,25 @@
 #include "core/machine.h"
 
-#include <condition_variable>
-#include <thread>
+#include <x86intrin.h>
 
 namespace bootsim {
+
+namespace {
+// Host TSC ticks per nanosecond, measured against the monotonic clock: the
+// guest's TSC runs at the host's rate (Unicorn 2.1.1's RDTSC is host TSC
+// plus an offset), and skipping idle time must move it by the same amount.
+double measure_tsc_per_ns()
+{
+    using clock = std::chrono::steady_clock;
+    auto t0 = clock::now();
+    uint64_t c0 = __rdtsc();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto t1 = clock::now();
+    uint64_t c1 = __rdtsc();
+    double ns = double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+    return ns > 0 ? double(c1 - c0) / ns : 1.0;
+}
+}  // namespace
 
 Result<std::unique_ptr<Machine>> Machine::create(uint64_t mem_size, EventSink& sink)
 {
@@ -16,10 +32,21 @@ Result<std::unique_ptr<Machine>> Machine::create(uint64_t mem_size, EventSink& s
     if (!cpu)
         return cpu.error();
     machine->m_cpu = std::move(*cpu);
+    machine->m_tsc_per_ns = measure_tsc_per_ns();
+    machine->m_ticker = std::thread([m = machine.get()] { m->ticker_main(); });
     return machine;
 }
 
-Machine::~Machine() = default;
+Machine::~Machine()
+{
+    {
+        std::lock_guard lock(m_ticker_mutex);
+        m_ticker_quit = true;
+    }
+    m_ticker_cv.notify_all();
+    if (m_ticker.joinable())
+        m_ticker.join();
+}
 
 uint64_t Machine::wall_ns() const
 {
@@ -30,6 +57,11 @@ uint64_t Machine::wall_ns() const
 uint64_t Machine::now_ns() const
 {
     return wall_ns() + m_skipped_ns;
+}
+
+uint64_t Machine::tsc_ticks(uint64_t ns) const
+{
+    return uint64_t(double(ns) * m_tsc_per_ns);
 }
 
 void Machine::emit(BootEvent event)
@@ -62,6 +94,14 @@ void Machine::enter_phase(Phase phase, uint64_t address)
     emit({.kind = EventKind::PhaseEntered, .phase = phase, .address = address});
     if (m_stop_at && *m_stop_at == phase)
         m_stop_for_phase = true;
+    if (phase == Phase::Handoff) {
+        // From the kernel on, every store takes the checked path so that the
+        // kernel's patching of its own text through a second mapping is seen.
+        // Only the decompressor's blocks were translated before, and they
+        // never run again, so no flush is needed. Hooks change between runs,
+        // never inside a block: the run loop does it at the next stop.
+        post([this] { m_cpu->track_self_modifying_code(); });
+    }
 }
 
 void Machine::request_stop(RunEnd end, std::string reason)
@@ -75,6 +115,64 @@ void Machine::request_stop(RunEnd end, std::string reason)
     }
     m_stop_pending.store(true);
     m_cpu->request_stop();
+    m_post_cv.notify_all();
+}
+
+void Machine::post(std::function<void()> work)
+{
+    {
+        std::lock_guard lock(m_post_mutex);
+        m_posted.push_back(std::move(work));
+    }
+    m_post_cv.notify_all();
+    m_cpu->request_stop();
+}
+
+void Machine::set_input_open(bool open)
+{
+    {
+        std::lock_guard lock(m_post_mutex);
+        m_input_open = open;
+    }
+    m_post_cv.notify_all();
+}
+
+void Machine::run_posted_work()
+{
+    std::deque<std::function<void()>> work;
+    {
+        std::lock_guard lock(m_post_mutex);
+        work.swap(m_posted);
+    }
+    for (auto& w : work)
+        w();
+}
+
+void Machine::watch(uint64_t address, WatchHandler handler)
+{
+    m_watches[address] = std::move(handler);
+    m_cpu->add_watch(address);
+}
+
+void Machine::unwatch(uint64_t address)
+{
+    m_watches.erase(address);
+    m_cpu->remove_watch(address);
+}
+
+bool Machine::on_watch(uint64_t address)
+{
+    auto it = m_watches.find(address);
+    if (it == m_watches.end())
+        return false;
+    std::string reason;
+    // Copy: the handler may unwatch itself.
+    WatchHandler handler = it->second;
+    if (handler(reason)) {
+        m_watch_reason = reason;
+        return true;
+    }
+    return m_stop_pending.load(std::memory_order_relaxed);
 }
 
 bool Machine::on_block(uint64_t address)
@@ -95,6 +193,11 @@ void Machine::on_exception(uint8_t vector, uint64_t rip, uint32_t error_code)
           .text = std::to_string(vector)});
 }
 
+void Machine::on_syscall(uint64_t)
+{
+    ++m_syscalls;
+}
+
 uint32_t Machine::port_read(uint16_t port, unsigned width)
 {
     return m_io.read(port, width);
@@ -103,6 +206,108 @@ uint32_t Machine::port_read(uint16_t port, unsigned width)
 void Machine::port_write(uint16_t port, uint32_t value, unsigned width)
 {
     m_io.write(port, value, width);
+    // A write may have reprogrammed a timer.
+    rearm_ticker();
+}
+
+uint64_t Machine::next_deadline() const
+{
+    uint64_t next = TimedDevice::never;
+    for (const TimedDevice* d : m_timed)
+        next = std::min(next, d->next_deadline_ns());
+    return next;
+}
+
+void Machine::service_timers()
+{
+    uint64_t now = now_ns();
+    for (TimedDevice* d : m_timed) {
+        if (d->next_deadline_ns() <= now)
+            d->advance(now);
+    }
+    rearm_ticker();
+}
+
+void Machine::rearm_ticker()
+{
+    uint64_t next = next_deadline();
+    std::lock_guard lock(m_ticker_mutex);
+    if (next != m_ticker_deadline) {
+        m_ticker_deadline = next;
+        m_ticker_cv.notify_all();
+    }
+}
+
+void Machine::ticker_main()
+{
+    std::unique_lock lock(m_ticker_mutex);
+    while (!m_ticker_quit) {
+        if (m_ticker_deadline == TimedDevice::never) {
+            m_ticker_cv.wait(lock);
+            continue;
+        }
+        uint64_t deadline = m_ticker_deadline;
+        uint64_t now = now_ns();
+        if (deadline > now) {
+            m_ticker_cv.wait_for(lock, std::chrono::nanoseconds(deadline - now));
+            continue;  // re-check: the deadline may have moved
+        }
+        // Due: stop the CPU at the next block boundary; the run loop services
+        // the timers and re-arms us.
+        m_ticker_deadline = TimedDevice::never;
+        m_cpu->request_stop();
+    }
+}
+
+void Machine::deliver_interrupt()
+{
+    if (!m_interrupts || !m_interrupts->has_interrupt() || !m_cpu->accepts_interrupts())
+        return;
+    int vector = m_interrupts->acknowledge();
+    if (vector < 0)
+        return;
+    uint64_t rip = m_cpu->rip();
+    if (m_cpu->interrupt(uint8_t(vector))) {
+        ++m_interrupts_delivered;
+        emit({.kind = EventKind::Interrupt, .phase = m_phase, .address = rip, .value = uint64_t(vector)});
+    } else {
+        request_stop(RunEnd::TripleFault,
+                     fmt::format("triple fault: interrupt vector {:#x} at rip {:#x} could not be delivered through the "
+                                 "IDT",
+                                 vector, rip));
+    }
+}
+
+bool Machine::idle()
+{
+    for (;;) {
+        service_timers();
+        if (m_interrupts && m_interrupts->has_interrupt())
+            return true;
+        if (m_stop_pending.load())
+            return true;
+        {
+            std::unique_lock lock(m_post_mutex);
+            if (!m_posted.empty())
+                return true;
+        }
+        uint64_t next = next_deadline();
+        if (next != TimedDevice::never) {
+            uint64_t now = now_ns();
+            if (next > now) {
+                uint64_t skip = next - now;
+                m_skipped_ns += skip;
+                m_cpu->advance_tsc(tsc_ticks(skip));
+                emit({.kind = EventKind::IdleSkip, .phase = m_phase, .size = skip});
+            }
+            continue;
+        }
+        // No timer will fire: only outside input can wake the guest.
+        std::unique_lock lock(m_post_mutex);
+        if (!m_input_open)
+            return false;
+        m_post_cv.wait(lock, [&] { return !m_posted.empty() || !m_input_open || m_stop_pending.load(); });
+    }
 }
 
 RunOutcome Machine::run(const RunLimits& limits)
@@ -130,11 +335,20 @@ RunOutcome Machine::run(const RunLimits& limits)
 
     RunOutcome outcome{RunEnd::EmulatorError, "?"};
     for (;;) {
+        run_posted_work();
+        service_timers();
+        if (m_stop_pending.load()) {
+            std::lock_guard lock(m_stop_mutex);
+            outcome = {m_stop_end, m_stop_reason};
+            break;
+        }
+        deliver_interrupt();
+
         CpuRunResult r = m_cpu->run();
         if (r.stop == CpuStop::Requested) {
-            if (m_stop_pending.load()) {
-                std::lock_guard lock(m_stop_mutex);
-                outcome = {m_stop_end, m_stop_reason};
+            if (!m_watch_reason.empty()) {
+                outcome = {RunEnd::Panic, m_watch_reason};
+                m_watch_reason.clear();
                 break;
             }
             if (m_stop_for_phase) {
@@ -142,7 +356,7 @@ RunOutcome Machine::run(const RunLimits& limits)
                 outcome = {RunEnd::StopPhase, fmt::format("reached phase {}", phase_name(m_phase))};
                 break;
             }
-            continue;  // a stale request from an earlier run
+            continue;  // a service stop: timers, interrupts, posted work, or the end (checked above)
         }
         if (r.stop == CpuStop::TripleFault) {
             outcome = {RunEnd::TripleFault, r.detail};
@@ -155,12 +369,18 @@ RunOutcome Machine::run(const RunLimits& limits)
         // Halted.
         CpuState s = m_cpu->state();
         if (!(s.rflags & (1 << 9))) {
+            // Nothing can wake a CPU halted with interrupts off (no NMI source
+            // on this board): the kernel's end after `poweroff` or `halt`
+            // without a power-off device (machine_halt -> stop_this_cpu).
+            enter_phase(Phase::Halt, s.rip - 1);
             outcome = {RunEnd::Halted, fmt::format("the guest halted with interrupts disabled at rip {:#x}", s.rip - 1)};
             break;
         }
-        outcome = {RunEnd::Idle, fmt::format("the guest waits for an interrupt at rip {:#x} and nothing will raise one",
-                                             s.rip - 1)};
-        break;
+        if (!idle()) {
+            outcome = {RunEnd::Idle, fmt::format("the guest waits for an interrupt at rip {:#x} and nothing will raise one",
+                                                 s.rip - 1)};
+            break;
+        }
     }
 
     if (watchdog.joinable()) {

@@ -5,8 +5,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <thread>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +21,7 @@
 #include "core/clock.h"
 #include "core/cpu.h"
 #include "core/guest_memory.h"
+#include "core/interrupt_controller.h"
 #include "core/io_bus.h"
 #include "core/phase_tracker.h"
 #include "loader/boot_plan.h"
@@ -32,10 +38,12 @@ enum class RunEnd {
     PowerOff,
     Timeout,
     EmulatorError,
+    Panic,         // the kernel panicked
     CheckFailed,   // bootsim's own check of the guest (the handoff verification) failed
     ExpectMatched, // every --expect pattern appeared on the console
 };
 
+// Emitted with EventKind::Interrupt: value = vector.
 struct RunOutcome {
     RunEnd end;
     std::string reason;  // one line
@@ -58,6 +66,24 @@ public:
 
     // Registers a device whose time-driven behaviour the run loop services.
     void add_timed_device(TimedDevice& device) { m_timed.push_back(&device); }
+    // The controller whose INTR output the CPU takes interrupts from.
+    void set_interrupt_controller(InterruptController& controller) { m_interrupts = &controller; }
+    // The INTR line changed (any thread): the CPU looks at it at the next
+    // block boundary.
+    void interrupt_line_changed() { m_cpu->request_stop(); }
+
+    // Runs `work` on the CPU thread at the next block boundary (any thread).
+    void post(std::function<void()> work);
+    // Whether something outside (a console on stdin, the GUI) may still post
+    // work: an idle guest then waits for it instead of ending the run.
+    void set_input_open(bool open);
+
+    // Kernel functions to watch: when one is about to run, `handler` is
+    // called on the CPU thread. Returning true ends the run with `end`
+    // and the reason the handler put in `reason`.
+    using WatchHandler = std::function<bool(std::string& reason)>;
+    void watch(uint64_t address, WatchHandler handler);
+    void unwatch(uint64_t address);
 
     // Writes the plan's regions into guest RAM and sets the entry state.
     Status load(const BootPlan& plan);
@@ -79,10 +105,26 @@ public:
     void port_write(uint16_t port, uint32_t value, unsigned width) override;
     bool on_block(uint64_t address) override;
     void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) override;
+    bool on_watch(uint64_t address) override;
+    void on_syscall(uint64_t number) override;
+
+    uint64_t interrupts_delivered() const { return m_interrupts_delivered; }
+    uint64_t syscalls() const { return m_syscalls; }
 
 private:
     Machine(EventSink& sink) : m_sink(sink) {}
     void enter_phase(Phase phase, uint64_t address);
+    void run_posted_work();
+    void service_timers();
+    void deliver_interrupt();
+    uint64_t next_deadline() const;
+    // The guest halted with interrupts on: skip virtual time to the next
+    // timer event (moving the TSC with it), or wait for posted work.
+    // Returns false when nothing can ever wake the guest.
+    bool idle();
+    void ticker_main();
+    void rearm_ticker();
+    uint64_t tsc_ticks(uint64_t ns) const;
 
     EventSink& m_sink;
     std::unique_ptr<GuestMemory> m_memory;
@@ -102,6 +144,29 @@ private:
     RunEnd m_stop_end = RunEnd::StopRequested;
     std::string m_stop_reason;
     uint64_t m_exceptions = 0;
+    uint64_t m_interrupts_delivered = 0;
+    uint64_t m_syscalls = 0;
+
+    InterruptController* m_interrupts = nullptr;
+
+    // Posted work and the idle wait for it.
+    std::mutex m_post_mutex;
+    std::condition_variable m_post_cv;
+    std::deque<std::function<void()>> m_posted;
+    bool m_input_open = false;
+
+    // The ticker thread stops the CPU when the earliest timer deadline passes
+    // in host time.
+    std::thread m_ticker;
+    std::mutex m_ticker_mutex;
+    std::condition_variable m_ticker_cv;
+    uint64_t m_ticker_deadline = TimedDevice::never;  // guest ns
+    bool m_ticker_quit = false;
+
+    double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond
+
+    std::map<uint64_t, WatchHandler> m_watches;
+    std::string m_watch_reason;
 };
 
 }  // namespace bootsim

@@ -133,7 +133,8 @@ void CmosRtc::write(uint64_t offset, uint32_t value32, unsigned)
 
 uint8_t CmosRtc::read_register(uint8_t index)
 {
-    Fields now = to_fields(time());
+    bool is_time = index <= reg_year || index == reg_century;
+    Fields now = is_time ? to_fields(time()) : Fields {};
     bool h24 = m_ram[reg_b] & b_24h;
     switch (index) {
     case reg_seconds:

@@ -16,7 +16,9 @@
 // (0x55), 0xab keyboard interface test (0x00), 0xad/0xae disable/enable the
 // keyboard, 0xa7/0xa8 disable/enable the auxiliary port, 0xd0/0xd1 read and
 // write the output port, 0xd2 write the keyboard output buffer, 0xf0-0xff
-// pulse output port lines (0xfe pulses RESET). Anything else is ignored.
+// pulse output port lines (0xfe pulses RESET). 0xa9 and 0xd3 answer as a
+// controller without an auxiliary port (see i8042.cpp); 0xd4 and bytes
+// for the keyboard are dropped. Anything else is ignored.
 //
 // No interrupts: with no devices behind it the controller never has
 // unsolicited data, and the kernel polls for command responses.

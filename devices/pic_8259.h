@@ -42,7 +42,8 @@ public:
     bool int_output() const { return pending_line() >= 0; }
     // The line an INTA cycle would acknowledge now, or -1.
     int pending_line() const;
-    // Its vector (ICW2 base + line), or -1.
+    // Its vector (ICW2 base + line), or -1. For a master's cascade input
+    // the real vector comes from the slave: see PicPair::acknowledge().
     int pending_vector() const;
     // The INTA cycle: returns the vector and moves the request from IRR to
     // ISR (IRR stays set for a level-triggered input that is still high;

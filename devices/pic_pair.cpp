@@ -7,6 +7,10 @@ PicPair::PicPair(IrqLine& intr)
     , m_cascade(m_master)
     , m_slave(m_cascade)
 {
+    for (unsigned irq = 0; irq < m_lines.size(); ++irq) {
+        m_lines[irq].m_pair = this;
+        m_lines[irq].m_irq = irq;
+    }
 }
 
 void PicPair::set_irq(unsigned irq, bool level)

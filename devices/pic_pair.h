@@ -5,6 +5,8 @@
 // (0x20-0x21 and 0xa0-0xa1 on a PC); the CPU side uses set_irq(),
 // has_interrupt() and acknowledge().
 
+#include <array>
+
 #include "core/bus_device.h"
 #include "devices/pic_8259.h"
 
@@ -26,6 +28,9 @@ public:
     // line: requests for it are ignored (the AT routed the bus's IRQ2 pin
     // to IRQ 9; a board that wants that calls set_irq(9)).
     void set_irq(unsigned irq, bool level);
+    // ISA IRQ `irq` (0-15) as an IrqLine, for devices that drive one: the
+    // board passes irq_line(4) to the COM1 UART, irq_line(0) to the PIT.
+    IrqLine& irq_line(unsigned irq) { return m_lines[irq & 15]; }
 
     bool has_interrupt() const { return m_master.int_output(); }
     // The INTA cycle: the master acknowledges its highest request; when
@@ -47,9 +52,17 @@ private:
         Pic8259& m_master;
     };
 
+    // One ISA input, as irq_line() hands it out.
+    struct InputLine final : IrqLine {
+        void set_level(bool high) override { m_pair->set_irq(m_irq, high); }
+        PicPair* m_pair = nullptr;
+        unsigned m_irq = 0;
+    };
+
     Pic8259 m_master;
     CascadeLine m_cascade;
     Pic8259 m_slave;
+    std::array<InputLine, 16> m_lines;
 };
 
 }  // namespace bootsim

@@ -90,7 +90,7 @@ int run_headless(const Options& options)
     HandoffVerifier verifier(machine, *kernel, options.corrupt_output_offset);
     events.add(verifier);
 
-    PcBoard board(machine, plan->mem_size);
+    PcBoard board(machine, BoardConfig{plan->mem_size, std::nullopt});
 
     console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {} payload ({:.1f} MiB -> {:.1f} MiB), {}",
                              options.kernel, kernel->header.version >> 8, kernel->header.version & 0xff,
@@ -124,6 +124,7 @@ int run_headless(const Options& options)
         break;
     case RunEnd::Idle:
     case RunEnd::Reset:
+    case RunEnd::Panic:
         code = exit_guest_failed;
         break;
     case RunEnd::TripleFault:

@@ -54,6 +54,8 @@ void ConsoleLog::on_event(const BootEvent& e)
         break;
     case EventKind::ExceptionDelivered:
     case EventKind::GuestHalted:
+    case EventKind::Interrupt:
+    case EventKind::IdleSkip:
         break;
     }
 }

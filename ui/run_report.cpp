@@ -36,6 +36,13 @@ void RunReport::on_event(const BootEvent& e)
     case EventKind::Note:
         m_root["notes"].push_back(e.text);
         break;
+    case EventKind::Interrupt:
+        m_root["interrupts"][std::to_string(e.value)] = m_root["interrupts"].value(std::to_string(e.value), 0) + 1;
+        break;
+    case EventKind::IdleSkip:
+        m_idle_ns += e.size;
+        m_root["idle_skipped_seconds"] = double(m_idle_ns) / 1e9;
+        break;
     case EventKind::GuestHalted:
         break;
     }

@@ -21,6 +21,7 @@ private:
     nlohmann::json m_root = nlohmann::json::object();
     uint64_t m_serial_bytes = 0;
     uint64_t m_exceptions = 0;
+    uint64_t m_idle_ns = 0;
 };
 
 }  // namespace bootsim

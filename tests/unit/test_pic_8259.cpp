@@ -151,6 +151,21 @@ TEST_F(PicTest, FixedPriorityAndNesting)
     EXPECT_EQ(pic.acknowledge(), 0x33);
 }
 
+TEST_F(PicTest, InServiceLineBlocksItsOwnNextRequest)
+{
+    init_chip(pic, 0x30, 0x04);
+    pic.set_irq(0, true);
+    pic.set_irq(0, false);
+    EXPECT_EQ(pic.acknowledge(), 0x30);
+    pic.set_irq(0, true);  // the next timer tick, before the EOI
+    EXPECT_EQ(pic.irr(), 0x01);
+    EXPECT_FALSE(intr.level());
+    EXPECT_EQ(pic.pending_vector(), -1);
+    out(CMD, 0x60);  // specific EOI for IRQ 0
+    EXPECT_TRUE(intr.level());
+    EXPECT_EQ(pic.acknowledge(), 0x30);
+}
+
 TEST_F(PicTest, SpecificEoi)
 {
     init_chip(pic, 0x30, 0x04);
@@ -310,6 +325,20 @@ TEST_F(PicPairTest, SpuriousIrq7FromMaster)
     EXPECT_FALSE(pair.has_interrupt());
     EXPECT_EQ(pair.acknowledge(), 0x37);
     EXPECT_EQ(pair.master().isr(), 0x00);
+}
+
+TEST_F(PicPairTest, IrqLinesDriveTheInputs)
+{
+    IrqLine& com1 = pair.irq_line(4);
+    IrqLine& rtc = pair.irq_line(8);
+    com1.set_level(true);
+    rtc.set_level(true);
+    EXPECT_EQ(pair.acknowledge(), 0x38);  // IR2 outranks IR4
+    pair.slave().write(CMD, 0x20, 1);
+    pair.master().write(CMD, 0x20, 1);
+    EXPECT_EQ(pair.acknowledge(), 0x34);
+    com1.set_level(false);
+    EXPECT_EQ(pair.master().irr(), 0x00);
 }
 
 TEST_F(PicPairTest, Irq2IsTheCascadeNotABusLine)

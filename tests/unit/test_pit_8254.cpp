@@ -1,6 +1,7 @@
 // Pit8254 against a hand-set clock. Expected times are the first
 // nanosecond at which floor(t * 1193182 / 1e9) reaches the clock count,
-// i.e. ceil(count * 1e9 / 1193182).
+// i.e. ceil(count * 1e9 / 1193182). Without a Port61 attached, all three
+// gates are high.
 
 #include <gtest/gtest.h>
 

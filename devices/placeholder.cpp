@@ -1,1 +1,0 @@
-namespace bootsim { void devices_placeholder() {} }
