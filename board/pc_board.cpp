@@ -64,8 +64,27 @@ PcBoard::PcBoard(Machine& machine, const BoardConfig& config) : m_machine(machin
         m_machine.emit({.kind = EventKind::SerialOutput, .text = std::string(1, char(byte))});
     });
     io.attach(ports::com1, 8, *m_com1, "COM1 (16550A UART)");
+    // What did not fit in the receive FIFO goes in as the guest drains it.
+    machine.add_service([this] {
+        if (!m_console_backlog.empty())
+            feed_console();
+    });
 }
 
 PcBoard::~PcBoard() = default;
+
+void PcBoard::type_on_console(const std::string& bytes)
+{
+    m_console_backlog += bytes;
+    feed_console();
+}
+
+void PcBoard::feed_console()
+{
+    size_t n = 0;
+    while (n < m_console_backlog.size() && m_com1->can_receive())
+        m_com1->receive(uint8_t(m_console_backlog[n++]));
+    m_console_backlog.erase(0, n);
+}
 
 }  // namespace bootsim

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "core/interrupt_controller.h"
 #include "core/machine.h"
@@ -29,6 +30,9 @@ public:
     ~PcBoard();
 
     Uart16550& com1() { return *m_com1; }
+    // Bytes typed for the console: queued, and fed into COM1's receiver as
+    // fast as the guest drains it. Call on the CPU thread.
+    void type_on_console(const std::string& bytes);
     PicPair& pic() { return *m_pic; }
     // Interrupts raised per ISA IRQ line, for the report and the GUI.
     const std::array<uint64_t, 16>& irq_counts() const { return m_irq_counts; }
@@ -78,6 +82,8 @@ private:
     std::unique_ptr<BusWindow> m_i8042_status;
     std::unique_ptr<Uart16550> m_com1;
     std::array<uint64_t, 16> m_irq_counts{};
+    std::string m_console_backlog;
+    void feed_console();
 };
 
 }  // namespace bootsim

@@ -146,6 +146,8 @@ void Machine::run_posted_work()
     }
     for (auto& w : work)
         w();
+    for (auto& service : m_services)
+        service();
 }
 
 void Machine::watch(uint64_t address, WatchHandler handler)

@@ -72,6 +72,10 @@ public:
     // block boundary.
     void interrupt_line_changed() { m_cpu->request_stop(); }
 
+    // Runs `work` on the CPU thread every time the run loop stops the CPU
+    // (timer ticks, interrupts, posted work).
+    void add_service(std::function<void()> service) { m_services.push_back(std::move(service)); }
+
     // Runs `work` on the CPU thread at the next block boundary (any thread).
     void post(std::function<void()> work);
     // Whether something outside (a console on stdin, the GUI) may still post
@@ -148,6 +152,7 @@ private:
     uint64_t m_syscalls = 0;
 
     InterruptController* m_interrupts = nullptr;
+    std::vector<std::function<void()>> m_services;
 
     // Posted work and the idle wait for it.
     std::mutex m_post_mutex;

@@ -15,7 +15,11 @@
 //               `jmp *%rax` into the kernel it unpacked (with KASLR, wherever
 //               the decompressor chose to put it)
 //   kernel      the first block at a kernel virtual address (the kernel
-//               proper, running on its own page tables)
+//               proper, running on its own page tables), or at start_kernel
+//               when the kernel's symbols are known (see ui/kernel_watch.*)
+//   init        the first block in the lower, user half of the address
+//               space once the kernel runs: the first user-mode instruction
+//               (the kernel itself never executes there after its start)
 
 #include <cstdint>
 #include <optional>
@@ -69,6 +73,12 @@ public:
             }
             return std::nullopt;
         case State::Kernel:
+            if (address < user_space_end) {
+                m_state = State::User;
+                return PhaseChange{PhaseChange::What::Phase, Phase::Init, address};
+            }
+            return std::nullopt;
+        case State::User:
             return std::nullopt;
         }
         return std::nullopt;
@@ -78,6 +88,8 @@ public:
 
     // The start of the kernel's half of the address space (x86-64, 4-level).
     static constexpr uint64_t kernel_virtual_base = 0xffff800000000000ull;
+    // The end of the lower canonical half: user space.
+    static constexpr uint64_t user_space_end = 0x0000800000000000ull;
 
 private:
     bool is_handoff_target(uint64_t address) const
@@ -87,7 +99,7 @@ private:
                address % m_hints.kernel_alignment == 0;
     }
 
-    enum class State { Loaded, Decompressing, Moved, HandedOff, Kernel };
+    enum class State { Loaded, Decompressing, Moved, HandedOff, Kernel, User };
     PhaseHints m_hints;
     State m_state = State::Loaded;
     uint64_t m_moved_to = 0;

@@ -31,6 +31,10 @@ echo "BOOTSIM-CMDLINE: $(cat /proc/cmdline)"
 if grep -q bootsim.shell /proc/cmdline; then
     setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
 fi
+if grep -q bootsim.reboot /proc/cmdline; then
+    echo "BOOTSIM-REBOOT"
+    reboot -f
+fi
 echo "BOOTSIM-POWEROFF"
 poweroff -f
 INIT

@@ -94,9 +94,29 @@ struct Markers {
     std::vector<uint32_t> values;
 };
 
-// How far a candidate got before it failed: the error worth reporting
-// is the one from the candidate that got furthest.
+// How far a candidate got before it failed.
 enum class Stage { TokenTable, Markers, Seqs, NumSyms, Decode };
+
+// When nothing decodes, the error worth reporting is the one from the
+// candidate that matched the most: the most markers validated (the most
+// structure in place), then the furthest stage.
+class FurthestError {
+public:
+    void note(uint64_t markers, Stage stage, const Error& error)
+    {
+        if (!m_error || std::pair(markers, stage) > std::pair(m_markers, m_stage)) {
+            m_error = error;
+            m_markers = markers;
+            m_stage = stage;
+        }
+    }
+    const std::optional<Error>& error() const { return m_error; }
+
+private:
+    std::optional<Error> m_error;
+    uint64_t m_markers = 0;
+    Stage m_stage = Stage::TokenTable;
+};
 
 Error kallsyms_error(std::string message)
 {
@@ -302,14 +322,20 @@ Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layou
                 layout.names_at));
         uint64_t entry_at = at;
         uint32_t length = read_length(image, at, markers.at);
-        if (length == 0 || length > markers.at - at)
+        if (length == 0)
             return kallsyms_error(fmt::format(
-                "kallsyms_names: symbol {} at image offset 0x{:x} has no valid length, or runs into "
-                "kallsyms_markers at 0x{:x}",
-                i, entry_at, markers.at));
+                "kallsyms_names: symbol {} at image offset 0x{:x} has length byte 0x{:02x}, expected 1-0x7f, or "
+                "0x80-0xff and a second byte of 1-0x7f (a \"big\" symbol)",
+                i, entry_at, image.u8(entry_at)));
+        if (length > markers.at - at)
+            return kallsyms_error(fmt::format(
+                "kallsyms_names: symbol {} at image offset 0x{:x} has {} token codes, running into kallsyms_markers "
+                "at 0x{:x}",
+                i, entry_at, length, markers.at));
         expanded.clear();
         for (uint64_t end = at + length; at < end; at++)
-            expanded += tokens.tokens[image.u8(at)];
+            if (expanded.size() <= ksym_name_len)  // past that it is an error anyway
+                expanded += tokens.tokens[image.u8(at)];
         if (expanded.size() < 2 || expanded.size() > ksym_name_len || !is_type_letter(expanded[0]))
             return kallsyms_error(fmt::format(
                 "kallsyms_names: symbol {} at image offset 0x{:x} expands to \"{}\", expected a type letter and "
@@ -335,14 +361,16 @@ Result<Markers> check_markers(const Bytes& image, uint64_t at, uint64_t count)
     markers.values.reserve(count);
     for (uint64_t i = 0; i < count; i++) {
         uint32_t value = image.u32(at + 4 * i);
-        uint32_t previous = i > 0 ? markers.values.back() : 0;
-        if (i == 0 ? value != 0 : value < previous || value - previous < symbols_per_marker * min_entry_size)
-            return kallsyms_error(fmt::format(
-                "kallsyms_markers ({} entries at image offset 0x{:x}): markers[{}] is 0x{:x}, expected {}", count,
-                at, i, value,
-                i == 0 ? std::string("0")
-                       : fmt::format("at least 0x{:x} (256 symbols of 2 bytes or more after 0x{:x})",
-                                     uint64_t(previous) + symbols_per_marker * min_entry_size, previous)));
+        if (i == 0 && value != 0)
+            return kallsyms_error(fmt::format("kallsyms_markers ({} entries at image offset 0x{:x}): markers[0] is "
+                                              "0x{:x}, expected 0",
+                                              count, at, value));
+        uint64_t least = i == 0 ? 0 : uint64_t(markers.values.back()) + symbols_per_marker * min_entry_size;
+        if (value < least)
+            return kallsyms_error(fmt::format("kallsyms_markers ({} entries at image offset 0x{:x}): markers[{}] is "
+                                              "0x{:x}, expected at least 0x{:x} (256 symbols of 2 bytes or more "
+                                              "after the previous marker)",
+                                              count, at, i, value, least));
         markers.values.push_back(value);
     }
     if (count % 2 == 1 && image.u32(at + 4 * count) != 0)
@@ -396,23 +424,24 @@ Status check_seqs(const Bytes& image, uint64_t at, const SeqsFormat& format, uin
 // kallsyms_names. Each 8-aligned slot the names stream could start after
 // is tried, nearest first: the count there must be in [first, last], and
 // the last 256-symbol group, walked from the last marker, must end at the
-// markers. A slot that passes is decoded in full. `reached` says how far
-// the best slot got.
-Result<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const Markers& markers, const TokenTable& tokens,
-                                              uint64_t first, uint64_t last, Stage& reached)
+// markers. A slot that passes is decoded in full.
+std::optional<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const Markers& markers,
+                                                      const TokenTable& tokens, uint64_t first, uint64_t last,
+                                                      FurthestError& failures)
 {
-    const uint64_t last_group = (markers.values.size() - 1) * symbols_per_marker;
+    const uint64_t marker_count = markers.values.size();
+    const uint64_t last_group = (marker_count - 1) * symbols_per_marker;
     // The last group starts inside the stream and holds at most 256 names
     // of at most 2 + 0x3fff bytes: that bounds where the stream starts.
     const uint64_t last_group_offset = markers.values.back();
     const uint64_t max_group_size = symbols_per_marker * (2 + 0x3fff);
-    std::optional<Error> decode_error;
+    bool decoded_any = false;
     if (markers.at > last_group_offset + table_align) {
         uint64_t highest = (markers.at - last_group_offset - 1) & ~(table_align - 1);
         uint64_t lowest = markers.at > last_group_offset + max_group_size + 2 * table_align
                               ? markers.at - last_group_offset - max_group_size - table_align
                               : 2 * table_align;
-        for (uint64_t names_at = highest; names_at >= lowest && names_at >= table_align; names_at -= table_align) {
+        for (uint64_t names_at = highest; names_at >= lowest; names_at -= table_align) {
             uint64_t num_syms_at = names_at - table_align;
             uint64_t count = image.u32(num_syms_at);
             if (image.u32(num_syms_at + 4) != 0 || count < first || count > last)
@@ -420,15 +449,15 @@ Result<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const Markers
             auto end = skip_names(image, names_at + last_group_offset, count - last_group, markers.at);
             if (!end || align_up(*end) != markers.at)
                 continue;
+            decoded_any = true;
             // Before kallsyms_num_syms: kallsyms_relative_base (8 bytes)
             // and, before that, kallsyms_offsets (4 bytes a symbol, padded).
             uint64_t offsets_size = align_up(4 * count);
             if (num_syms_at < table_align + offsets_size) {
-                if (!decode_error)
-                    decode_error = kallsyms_error(fmt::format(
-                        "kallsyms_num_syms at image offset 0x{:x} is {}, but kallsyms_offsets would then start "
-                        "before the image",
-                        num_syms_at, count));
+                failures.note(marker_count, Stage::Decode,
+                              kallsyms_error(fmt::format("kallsyms_num_syms at image offset 0x{:x} is {}, but "
+                                                         "kallsyms_offsets would then start before the image",
+                                                         num_syms_at, count)));
                 continue;
             }
             Layout layout{.offsets_at = num_syms_at - table_align - offsets_size,
@@ -437,40 +466,30 @@ Result<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const Markers
                           .count = count};
             auto symbols = decode(image, layout, markers, tokens);
             if (symbols.ok())
-                return symbols;
-            if (!decode_error)
-                decode_error = symbols.error();
+                return std::move(symbols.value());
+            failures.note(marker_count, Stage::Decode, symbols.error());
         }
     }
-    if (decode_error) {
-        reached = Stage::Decode;
-        return *decode_error;
-    }
-    reached = Stage::NumSyms;
-    return kallsyms_error(fmt::format(
-        "no kallsyms_num_syms before kallsyms_markers at image offset 0x{:x} ({} markers): expected a count of {} "
-        "to {} symbols whose names, from right after it, end at the markers",
-        markers.at, markers.values.size(), first, last));
+    if (!decoded_any)
+        failures.note(marker_count, Stage::NumSyms,
+                      kallsyms_error(fmt::format(
+                          "no kallsyms_num_syms before kallsyms_markers at image offset 0x{:x} ({} markers): expected "
+                          "a count of {} to {} symbols whose names, from right after it, end at the markers",
+                          markers.at, marker_count, first, last)));
+    return std::nullopt;
 }
 
 // Tries each symbol count the space before the token table leaves room
 // for, in one layout. Without kallsyms_seqs_of_names the markers' place
 // depends only on their number, so counts go 256 at a time.
-Result<std::vector<KernelSymbol>> read_layout(const Bytes& image, const TokenTable& tokens, const SeqsFormat& format,
-                                             Stage& reached)
+std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const TokenTable& tokens,
+                                                     const SeqsFormat& format, FurthestError& failures)
 {
     // A symbol takes at least 4 bytes of offsets, 2 of names and its entry
     // in kallsyms_seqs_of_names.
     const uint64_t max_count = tokens.table_at / (4 + min_entry_size + format.entry_size);
     const uint64_t step = format.entry_size == 0 ? symbols_per_marker : 1;
-    std::optional<Error> error;
-    reached = Stage::Markers;
-    auto fail = [&](Stage stage, const Error& e) {
-        if (!error || stage > reached) {
-            error = e;
-            reached = stage;
-        }
-    };
+    bool any_markers = false;
     for (uint64_t first = 1; first <= max_count; first += step) {
         uint64_t last = first + step - 1;
         uint64_t marker_count = (first + symbols_per_marker - 1) / symbols_per_marker;
@@ -482,59 +501,48 @@ Result<std::vector<KernelSymbol>> read_layout(const Bytes& image, const TokenTab
         uint64_t markers_at = seqs_at - markers_size;
         if (image.u32(markers_at) != 0)
             continue;  // markers[0] is always 0: the cheap test first
+        any_markers = true;
         auto markers = check_markers(image, markers_at, marker_count);
         if (!markers.ok()) {
-            fail(Stage::Markers, markers.error());
+            failures.note(0, Stage::Markers, markers.error());
             continue;
         }
         if (format.entry_size != 0) {
             auto seqs = check_seqs(image, seqs_at, format, last, tokens.table_at);
             if (!seqs.ok()) {
-                fail(Stage::Seqs, seqs.error());
+                failures.note(marker_count, Stage::Seqs, seqs.error());
                 continue;
             }
         }
-        Stage symbols_reached = Stage::NumSyms;
-        auto symbols = read_symbols(image, *markers, tokens, first, last, symbols_reached);
-        if (symbols.ok())
+        auto symbols = read_symbols(image, *markers, tokens, first, last, failures);
+        if (symbols)
             return symbols;
-        fail(symbols_reached, symbols.error());
     }
-    if (error)
-        return *error;
-    return kallsyms_error(fmt::format("no kallsyms_markers (0, then increasing offsets) before the "
-                                      "kallsyms_token_table at image offset 0x{:x}, with {}",
-                                      tokens.table_at, format.description));
+    if (!any_markers)
+        failures.note(0, Stage::Markers,
+                      kallsyms_error(fmt::format("no kallsyms_markers (0, then increasing offsets) before the "
+                                                 "kallsyms_token_table at image offset 0x{:x}, with {}",
+                                                 tokens.table_at, format.description)));
+    return std::nullopt;
 }
 
 Result<std::vector<KernelSymbol>> find_kallsyms(const Bytes& image)
 {
-    std::optional<Error> error;
-    Stage error_stage = Stage::TokenTable;
-    auto fail = [&](Stage stage, const Error& e) {
-        if (!error || stage > error_stage) {
-            error = e;
-            error_stage = stage;
-        }
-    };
+    FurthestError failures;
     for (uint64_t index_at = 0; image.holds(index_at, token_count * 2); index_at += table_align) {
         if (!looks_like_token_index(image, index_at))
             continue;
         auto tokens = read_token_table(image, index_at);
         if (!tokens.ok()) {
-            fail(Stage::TokenTable, tokens.error());
+            failures.note(0, Stage::TokenTable, tokens.error());
             continue;
         }
-        for (const SeqsFormat& format : seqs_formats) {
-            Stage reached = Stage::Markers;
-            auto symbols = read_layout(image, *tokens, format, reached);
-            if (symbols.ok())
-                return symbols;
-            fail(reached, symbols.error());
-        }
+        for (const SeqsFormat& format : seqs_formats)
+            if (auto symbols = read_layout(image, *tokens, format, failures))
+                return std::move(*symbols);
     }
-    if (error)
-        return *error;
+    if (failures.error())
+        return *failures.error();
     return make_error(ErrorKind::BadFormat,
                       "decompressed kernel: no kallsyms tables in the {}-byte image (expected a kallsyms_token_index: "
                       "256 increasing 16-bit offsets from 0; is the kernel built with CONFIG_KALLSYMS?)",
@@ -621,6 +629,8 @@ Result<KernelSymbols> KernelSymbols::parse_system_map(std::string_view text, con
         std::string_view symbol = line.substr(space + 3);
         if (!std::all_of(symbol.begin(), symbol.end(), [](char c) { return is_symbol_char(uint8_t(c)); }))
             return malformed("the name has spaces or unprintable characters");
+        if (symbols.size() == UINT32_MAX - 1)  // the name index holds 32-bit indices
+            return malformed("too many symbols");
         symbols.push_back(KernelSymbol{.address = address, .type = line[space + 1], .name = std::string(symbol)});
     }
     if (symbols.empty())

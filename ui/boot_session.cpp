@@ -8,6 +8,7 @@
 #include "core/machine.h"
 #include "loader/boot_plan.h"
 #include "loader/bzimage.h"
+#include "ui/console_input.h"
 #include "ui/console_log.h"
 #include "ui/expect_matcher.h"
 #include "ui/handoff_verifier.h"
@@ -90,7 +91,8 @@ int run_headless(const Options& options)
     HandoffVerifier verifier(machine, *kernel, options.corrupt_output_offset);
     events.add(verifier);
 
-    PcBoard board(machine, BoardConfig{plan->mem_size, std::nullopt});
+    PcBoard board(machine, BoardConfig{plan->mem_size, options.rtc_epoch});
+    ConsoleInput input(machine, [&board](std::string bytes) { board.type_on_console(bytes); });
 
     console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {} payload ({:.1f} MiB -> {:.1f} MiB), {}",
                              options.kernel, kernel->header.version >> 8, kernel->header.version & 0xff,

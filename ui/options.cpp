@@ -1,5 +1,7 @@
 #include "ui/options.h"
 
+#include <ctime>
+
 #include <CLI/CLI.hpp>
 
 namespace bootsim {
@@ -22,6 +24,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--timeout", o.timeout_seconds, "end the run (exit 3) after this many seconds");
     app.add_option("--expect", o.expect, "end the run with success once the console matched every REGEX (repeatable)");
     app.add_option("--report", o.report, "write a JSON report of the run to FILE");
+    std::string rtc;
+    app.add_option("--rtc", rtc,
+                   "the RTC's time at start, as seconds since 1970 (UTC) or YYYY-MM-DDTHH:MM:SS; default: the host's");
     app.add_option("--debug-corrupt-output", corrupt,
                    "testing: flip the byte at this offset of the guest's decompressed kernel before the handoff "
                    "check")
@@ -50,6 +55,20 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     if (o.timeout_seconds < 0)
         return make_error(ErrorKind::BadUsage, "--timeout: expected a positive number of seconds, found {}",
                           o.timeout_seconds);
+    if (!rtc.empty()) {
+        struct tm tm = {};
+        char* end = strptime(rtc.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (end && *end == 0) {
+            o.rtc_epoch = int64_t(timegm(&tm));
+        } else {
+            char* num_end = nullptr;
+            long long v = strtoll(rtc.c_str(), &num_end, 10);
+            if (!num_end || *num_end != 0 || v < 0)
+                return make_error(ErrorKind::BadUsage,
+                                  "--rtc: expected seconds since 1970 or YYYY-MM-DDTHH:MM:SS, found \"{}\"", rtc);
+            o.rtc_epoch = v;
+        }
+    }
     if (!corrupt.empty()) {
         try {
             o.corrupt_output_offset = std::stoull(corrupt, nullptr, 0);

@@ -218,3 +218,88 @@ TEST(CpuDelivery, UndeliverableFaultIsATripleFault)
     EXPECT_EQ(r.stop, CpuStop::TripleFault);
     EXPECT_NE(r.detail.find("triple fault"), std::string::npos) << r.detail;
 }
+
+namespace {
+// EFER.SCE on; STAR: kernel CS 0x10, SYSRET base 0x20 (user CS 0x33, SS 0x2b);
+// LSTAR = handler; FMASK = IF. Then IRETQ to user code at user_code, IF on.
+std::vector<uint8_t> syscall_setup_then_user()
+{
+    return {
+        0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x83, 0xc8, 0x01, 0x0f, 0x30,  // EFER |= SCE
+        0xb9, 0x81, 0x00, 0x00, 0xc0, 0x31, 0xc0, 0xba, 0x10, 0x00, 0x20, 0x00, 0x0f, 0x30,  // STAR
+        0xb9, 0x82, 0x00, 0x00, 0xc0, 0xb8, 0x00, 0x18, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30,  // LSTAR = 0x1800
+        0xb9, 0x84, 0x00, 0x00, 0xc0, 0xb8, 0x00, 0x02, 0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30,  // FMASK = IF
+        0x6a, 0x2b, 0x68, 0x00, 0xc0, 0x00, 0x00, 0x68, 0x02, 0x02, 0x00, 0x00,              // ss, rsp, rflags 0x202
+        0x6a, 0x33, 0x68, 0x00, 0x50, 0x00, 0x00, 0x48, 0xcf,                                // cs, rip; iretq
+    };
+}
+const std::vector<uint8_t> user_syscall = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0x0f, 0x05};  // mov eax, 42; syscall
+}  // namespace
+
+TEST(CpuDelivery, SyscallEntersTheKernelAsTheArchitectureSays)
+{
+    Guest g;
+    ASSERT_TRUE(g.cpu);
+    g.code_at(handler, hlt);
+    g.code_at(user_code, user_syscall);
+    g.code_at(code, Guest::prologue() + syscall_setup_then_user());
+
+    CpuRunResult r = g.run();
+    ASSERT_EQ(r.stop, CpuStop::Halted) << r.detail;
+    CpuState s = g.cpu->state();
+    EXPECT_EQ(s.rip, handler + 1);
+    EXPECT_EQ(s.cpl(), 0u);
+    EXPECT_EQ(s.cs.selector, 0x10);
+    EXPECT_EQ(s.gpr[1], user_code + user_syscall.size());  // rcx: where to return
+    EXPECT_EQ(s.gpr[11] & 0x200, 0x200u);                   // r11: the user's RFLAGS, IF set
+    EXPECT_EQ(s.rflags & 0x200, 0u);                        // FMASK cleared IF
+    EXPECT_EQ(s.gpr[0], 42u);
+}
+
+TEST(CpuDelivery, SysretReturnsToUserModeAndAFaultThereComesBack)
+{
+    Guest g;
+    ASSERT_TRUE(g.cpu);
+    g.code_at(handler, {0xb8, 0x07, 0x00, 0x00, 0x00, 0x48, 0x0f, 0x07});  // mov eax, 7; sysretq
+    g.gate(14, handler + 0x100);
+    g.code_at(handler + 0x100, hlt);
+    g.code_at(user_code, user_syscall + write_unmapped);
+    g.code_at(code, Guest::prologue() + syscall_setup_then_user());
+
+    CpuRunResult r = g.run();
+    ASSERT_EQ(r.stop, CpuStop::Halted) << r.detail;
+    CpuState s = g.cpu->state();
+    EXPECT_EQ(s.rip, handler + 0x101);
+    EXPECT_EQ(s.gpr[0], 7u);  // the system call's result reached user mode
+    uint64_t rsp = s.gpr[4];
+    ASSERT_EQ(rsp, rsp0_stack - 6 * 8);
+    EXPECT_EQ(g.stack(rsp, 0), 0x6u);                                      // user write fault
+    EXPECT_EQ(g.stack(rsp, 1), user_code + user_syscall.size());           // after the syscall
+    EXPECT_EQ(g.stack(rsp, 2), 0x33u);                                     // from CPL 3
+}
+
+TEST(CpuDelivery, InterruptWakesAHaltedGuest)
+{
+    Guest g;
+    ASSERT_TRUE(g.cpu);
+    g.gate(0x30, handler);
+    g.code_at(handler, hlt);
+    // sti; hlt: the shadow of STI covers only the HLT itself.
+    auto program = Guest::prologue() + std::vector<uint8_t>{0xfb, 0xf4};
+    g.code_at(code, program + hlt);
+
+    CpuRunResult r = g.run();
+    ASSERT_EQ(r.stop, CpuStop::Halted) << r.detail;
+    uint64_t after_hlt = code + program.size();
+    EXPECT_EQ(g.cpu->rip(), after_hlt);
+    ASSERT_TRUE(g.cpu->accepts_interrupts());
+    ASSERT_TRUE(g.cpu->interrupt(0x30));
+
+    r = g.cpu->run();
+    ASSERT_EQ(r.stop, CpuStop::Halted) << r.detail;
+    CpuState s = g.cpu->state();
+    EXPECT_EQ(s.rip, handler + 1);
+    EXPECT_EQ(g.stack(s.gpr[4], 0), after_hlt);  // returns past the HLT it woke
+    EXPECT_FALSE(s.rflags & 0x200);
+    EXPECT_TRUE(g.stack(s.gpr[4], 2) & 0x200);   // the saved RFLAGS had IF on
+}

@@ -34,6 +34,11 @@ TEST(PhaseTracker, WalksFromEntryToKernel)
     c = t.on_block(0xffffffff81000100ull);
     ASSERT_TRUE(c);
     EXPECT_EQ(c->phase, Phase::Kernel);
+    EXPECT_FALSE(t.on_block(0xffff888000100000ull));  // the direct map: still the kernel
+    c = t.on_block(0x401000);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->phase, Phase::Init);
+    EXPECT_FALSE(t.on_block(0x7ffff7dd0000ull));
 }
 
 TEST(PhaseTracker, KaslrOutputAboveTheBuffer)

@@ -1,0 +1,101 @@
+// End to end: Debian's stock kernels from the handoff to the busybox /init,
+// how runs end, and the console both ways. A missing image is a failure.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "support/interactive.h"
+#include "support/run_command.h"
+
+using bootsim::test::Interactive;
+using bootsim::test::run_bootsim;
+
+namespace {
+
+std::string image(const std::string& name)
+{
+    std::string path = std::string(BOOTSIM_IMAGES) + "/" + name;
+    EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run images/fetch-kernels.sh and "
+                                                  "images/build-initrd.sh";
+    return path;
+}
+
+std::string boot_args(const std::string& kernel)
+{
+    return "--kernel " + image(kernel + "/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") + " --headless";
+}
+
+class UserSpace : public ::testing::TestWithParam<std::string> {};
+
+}  // namespace
+
+TEST_P(UserSpace, BootsToInitAndPowersOff)
+{
+    auto r = run_bootsim(boot_args(GetParam()) + " --timeout 300");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("BOOTSIM-INIT-OK"), std::string::npos) << r.output;
+    // With --append left out the command line is exactly bootsim's default.
+    EXPECT_NE(r.output.find("BOOTSIM-CMDLINE: console=ttyS0\r\n"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("reboot: System halted"), std::string::npos) << r.output;
+    for (const char* phase : {"phase decompress", "phase handoff", "phase kernel", "phase initramfs", "phase init ",
+                              "phase halt"})
+        EXPECT_NE(r.output.find(phase), std::string::npos) << "no \"" << phase << "\" in: " << r.output;
+    EXPECT_LT(r.output.find("phase kernel"), r.output.find("phase initramfs"));
+    EXPECT_LT(r.output.find("phase initramfs"), r.output.find("phase init "));
+    EXPECT_LT(r.output.find("phase init "), r.output.find("BOOTSIM-INIT-OK"));
+}
+
+INSTANTIATE_TEST_SUITE_P(DebianKernels, UserSpace, ::testing::Values("generic", "cloud"));
+
+TEST(RunEnd, ExpectEndsTheRunAsSoonAsEveryPatternMatched)
+{
+    auto r = run_bootsim(boot_args("cloud") + " --timeout 300 --expect 'BOOTSIM-INIT-OK' --expect 'CMDLINE: console'");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("every --expect pattern"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("System halted"), std::string::npos) << "should have stopped before power-off";
+}
+
+TEST(RunEnd, PowerOffBeforeAnExpectIsAFailure)
+{
+    auto r = run_bootsim(boot_args("cloud") + " --timeout 300 --expect 'THIS-NEVER-APPEARS'");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("THIS-NEVER-APPEARS"), std::string::npos) << r.output;
+}
+
+TEST(RunEnd, PanicIsNamedAndEndsTheRunPromptly)
+{
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_bootsim(boot_args("cloud") + " --timeout 300 --append 'console=ttyS0 rdinit=/no/such/init'");
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("end: kernel panic"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("No working init found"), std::string::npos) << r.output;
+    EXPECT_LT(seconds, 120) << "bootsim waited for the panic loop instead of ending at the panic";
+}
+
+TEST(RunEnd, RebootIsAFailure)
+{
+    // bootsim.reboot: the initrd's /init runs `reboot -f`; with no ACPI the
+    // kernel resets through the keyboard controller.
+    auto r = run_bootsim(boot_args("cloud") + " --timeout 300 --append 'console=ttyS0 bootsim.reboot'");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("reset the machine"), std::string::npos) << r.output;
+}
+
+TEST(RunEnd, TimeoutExits3)
+{
+    auto r = run_bootsim(boot_args("generic") + " --timeout 2");
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("timed out after 2 s"), std::string::npos) << r.output;
+}
+
+TEST(Console, TextOnStdinReachesTheGuestShell)
+{
+    Interactive guest(boot_args("cloud") + " --timeout 300 --append 'console=ttyS0 bootsim.shell'");
+    ASSERT_TRUE(guest.wait_for(R"(/ # )", 240)) << guest.output();
+    guest.type("echo SHELL-$((6*7))\n");
+    EXPECT_TRUE(guest.wait_for("SHELL-42", 60)) << guest.output();
+    guest.type("exit\n");
+    EXPECT_EQ(guest.wait_exit(120), 0) << guest.output();
+}
