@@ -284,6 +284,10 @@ CpuRunResult Cpu::run()
 void Cpu::hook_block(void*, uint64_t address, uint32_t, void* self_ptr)
 {
     auto* self = static_cast<Cpu*>(self_ptr);
+    // A block that does not start at the watch we stopped at means the
+    // guest went elsewhere (an interrupt was delivered first, say).
+    if (self->m_resume_at_watch && *self->m_resume_at_watch != address)
+        self->m_resume_at_watch.reset();
     bool stop = self->m_client.on_block(address);
     if (stop || self->m_stop_requested.load(std::memory_order_relaxed)) {
         // A block boundary is the one place a stop leaves no instruction
@@ -291,6 +295,11 @@ void Cpu::hook_block(void*, uint64_t address, uint32_t, void* self_ptr)
         self->m_stop_requested.store(false, std::memory_order_relaxed);
         self->m_stopped_by_us = true;
         self->m_cr2 = read_reg(self->m_uc, UC_X86_REG_CR2);
+        // The block has not started (the exit check follows the block hook),
+        // but RIP may still hold an older block's address: Unicorn resyncs it
+        // from the block only while no code hook exists (cpu_tb_exec in
+        // qemu/accel/tcg/cpu-exec.c), and watches are code hooks. Say it.
+        write_reg(self->m_uc, UC_X86_REG_RIP, address);
         uc_emu_stop(engine(self->m_uc));
     }
 }
@@ -577,7 +586,15 @@ void Cpu::advance_tsc(uint64_t ticks)
 void Cpu::hook_watch(void*, uint64_t address, uint32_t, void* self_ptr)
 {
     auto* self = static_cast<Cpu*>(self_ptr);
+    // Resuming at the watch that stopped us runs the instruction, once.
+    if (self->m_resume_at_watch) {
+        bool same = *self->m_resume_at_watch == address;
+        self->m_resume_at_watch.reset();
+        if (same)
+            return;
+    }
     if (self->m_client.on_watch(address)) {
+        self->m_resume_at_watch = address;
         // The translator synced RIP before this hook (gen_sync_pc), so a stop
         // here lands exactly on the watched instruction.
         self->m_stopped_by_us = true;
@@ -637,6 +654,21 @@ bool Cpu::read_virtual(uint64_t address, void* out, size_t length) const
         length -= chunk;
     }
     return true;
+}
+
+void Cpu::invalidate_code(uint64_t address, uint64_t length)
+{
+    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    // Unicorn translates only the start of the range to a physical address,
+    // so go one page at a time: pages contiguous in virtual memory need not
+    // be in physical memory.
+    uint64_t end = address + length;
+    while (address < end) {
+        uint64_t page_end = std::min(end, (address | 0xfff) + 1);
+        uc_ctl_remove_cache(engine(m_uc), address, page_end);
+        address = page_end;
+    }
+    repair_after_exit();
 }
 
 void Cpu::repair_after_exit()

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +96,11 @@ public:
     // Never from inside a hook.
     void track_self_modifying_code();
 
+    // Drops translated code for guest virtual [address, address + length),
+    // page by page (the guest patched it through another mapping).
+    // Never from inside a hook.
+    void invalidate_code(uint64_t address, uint64_t length);
+
     // Reads guest virtual memory through the current page tables.
     bool read_virtual(uint64_t address, void* out, size_t length) const;
 
@@ -133,6 +139,7 @@ private:
     std::unique_ptr<CpuContext> m_context;
     std::atomic<bool> m_stop_requested{false};
     std::map<uint64_t, size_t> m_watches;  // address -> uc_hook
+    std::optional<uint64_t> m_resume_at_watch;  // stopped by the watch here: let it run once
     bool m_tracking_smc = false;
     bool m_stopped_by_us = false;
     uint64_t m_cr2 = 0;  // CR2 as the guest last saw it (see run())

@@ -91,16 +91,22 @@ Status Machine::load(const BootPlan& plan)
 void Machine::enter_phase(Phase phase, uint64_t address)
 {
     m_phase = phase;
+    // Consumers run first: at the handoff they may arm kernel watches.
     emit({.kind = EventKind::PhaseEntered, .phase = phase, .address = address});
-    if (m_stop_at && *m_stop_at == phase)
+    if (m_stop_at && *m_stop_at == phase) {
         m_stop_for_phase = true;
+        m_cpu->request_stop();  // entered from a watch, not a block: stop at the next block
+    }
     if (phase == Phase::Handoff) {
         // From the kernel on, every store takes the checked path so that the
         // kernel's patching of its own text through a second mapping is seen.
         // Only the decompressor's blocks were translated before, and they
         // never run again, so no flush is needed. Hooks change between runs,
         // never inside a block: the run loop does it at the next stop.
-        post([this] { m_cpu->track_self_modifying_code(); });
+        // Unless the kernel's own patching functions are watched
+        // (kernel_watch.h), which costs nothing per store.
+        if (!m_code_patching_watched)
+            post([this] { m_cpu->track_self_modifying_code(); });
     }
 }
 
@@ -167,14 +173,9 @@ bool Machine::on_watch(uint64_t address)
     auto it = m_watches.find(address);
     if (it == m_watches.end())
         return false;
-    std::string reason;
     // Copy: the handler may unwatch itself.
     WatchHandler handler = it->second;
-    if (handler(reason)) {
-        m_watch_reason = reason;
-        return true;
-    }
-    return m_stop_pending.load(std::memory_order_relaxed);
+    return handler() || m_stop_pending.load(std::memory_order_relaxed);
 }
 
 bool Machine::on_block(uint64_t address)
@@ -348,11 +349,6 @@ RunOutcome Machine::run(const RunLimits& limits)
 
         CpuRunResult r = m_cpu->run();
         if (r.stop == CpuStop::Requested) {
-            if (!m_watch_reason.empty()) {
-                outcome = {RunEnd::Panic, m_watch_reason};
-                m_watch_reason.clear();
-                break;
-            }
             if (m_stop_for_phase) {
                 m_stop_for_phase = false;
                 outcome = {RunEnd::StopPhase, fmt::format("reached phase {}", phase_name(m_phase))};

@@ -82,12 +82,16 @@ public:
     // work: an idle guest then waits for it instead of ending the run.
     void set_input_open(bool open);
 
-    // Kernel functions to watch: when one is about to run, `handler` is
-    // called on the CPU thread. Returning true ends the run with `end`
-    // and the reason the handler put in `reason`.
-    using WatchHandler = std::function<bool(std::string& reason)>;
+    // Guest code addresses to watch: when one is about to run, `handler` is
+    // called on the CPU thread. Returning true stops the CPU exactly there;
+    // work the handler posted then runs before the guest continues (or the
+    // run ends, if the handler called request_stop()).
+    using WatchHandler = std::function<bool()>;
     void watch(uint64_t address, WatchHandler handler);
     void unwatch(uint64_t address);
+    // Set before the handoff when something watches the kernel's own code
+    // patching (KernelWatch): then guest stores need no per-store checks.
+    void set_code_patching_watched(bool watched) { m_code_patching_watched = watched; }
 
     // Writes the plan's regions into guest RAM and sets the entry state.
     Status load(const BootPlan& plan);
@@ -99,6 +103,10 @@ public:
 
     // Emits an event stamped with the current times.
     void emit(BootEvent event);
+
+    // Enters a phase shown by evidence outside the tracker (kernel functions).
+    void enter_phase(Phase phase, uint64_t address);
+    PhaseTracker& tracker() { return *m_tracker; }
 
     // Clock: guest time in ns since the machine started.
     uint64_t now_ns() const override;
@@ -117,7 +125,6 @@ public:
 
 private:
     Machine(EventSink& sink) : m_sink(sink) {}
-    void enter_phase(Phase phase, uint64_t address);
     void run_posted_work();
     void service_timers();
     void deliver_interrupt();
@@ -171,7 +178,7 @@ private:
     double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond
 
     std::map<uint64_t, WatchHandler> m_watches;
-    std::string m_watch_reason;
+    bool m_code_patching_watched = false;
 };
 
 }  // namespace bootsim

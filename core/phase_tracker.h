@@ -67,7 +67,7 @@ public:
             }
             return std::nullopt;
         case State::HandedOff:
-            if (address >= kernel_virtual_base) {
+            if (m_kernel_entry ? address == m_kernel_entry : address >= kernel_virtual_base) {
                 m_state = State::Kernel;
                 return PhaseChange{PhaseChange::What::Phase, Phase::Kernel, address};
             }
@@ -85,6 +85,10 @@ public:
     }
 
     uint64_t handoff_target() const { return m_handoff_target; }
+
+    // With the kernel's symbols known, the kernel phase starts at
+    // start_kernel rather than at the first high address.
+    void set_kernel_entry(uint64_t address) { m_kernel_entry = address; }
 
     // The start of the kernel's half of the address space (x86-64, 4-level).
     static constexpr uint64_t kernel_virtual_base = 0xffff800000000000ull;
@@ -104,6 +108,7 @@ private:
     State m_state = State::Loaded;
     uint64_t m_moved_to = 0;
     uint64_t m_handoff_target = 0;
+    uint64_t m_kernel_entry = 0;
 };
 
 }  // namespace bootsim

@@ -31,6 +31,9 @@
 #include <array>
 #include <charconv>
 #include <functional>
+#include <optional>
+#include <span>
+#include <utility>
 
 #include "loader/kernel_symbols.h"
 
@@ -634,8 +637,9 @@ Result<KernelSymbols> KernelSymbols::parse_system_map(std::string_view text, con
         symbols.push_back(KernelSymbol{.address = address, .type = line[space + 1], .name = std::string(symbol)});
     }
     if (symbols.empty())
-        return make_error(ErrorKind::BadFormat, "{}: no symbols ({} lines), expected \"<hex address> <type> <name>\" "
-                          "lines", name, line_number);
+        return make_error(ErrorKind::BadFormat,
+                          "{}: no symbols ({} lines), expected \"<hex address> <type letter> <name>\" lines", name,
+                          line_number);
     return KernelSymbols(std::move(symbols), "System.map");
 }
 

@@ -27,8 +27,9 @@ struct KernelSymbol {
 
 class KernelSymbols final {
 public:
-    // Recovers the kallsyms tables (Linux v6.1 layout, base-relative
-    // offsets) from the laid-out, unrelocated kernel image. Every table is
+    // Recovers the kallsyms tables (Linux v6.1, base-relative offsets; with
+    // or without the kallsyms_seqs_of_names later kernels and Debian's
+    // 6.1.y add) from the laid-out, unrelocated kernel image. Every table is
     // validated in full: a damaged table is an error, never a partial list.
     static Result<KernelSymbols> from_kallsyms(const KernelImage& kernel);
 

@@ -88,7 +88,8 @@ int run_headless(const Options& options)
     std::unique_ptr<ExpectMatcher> matcher(*matcher_result);
     events.add(*matcher);
 
-    HandoffVerifier verifier(machine, *kernel, options.corrupt_output_offset);
+    HandoffVerifier verifier(machine, *kernel, options.corrupt_output_offset, options.system_map,
+                             options.strict_code_tracking);
     events.add(verifier);
 
     PcBoard board(machine, BoardConfig{plan->mem_size, options.rtc_epoch});

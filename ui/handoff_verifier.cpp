@@ -2,25 +2,54 @@
 
 namespace bootsim {
 
-HandoffVerifier::HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset)
-    : m_machine(machine), m_corrupt_offset(corrupt_offset), m_codec(compression_name(kernel.compression))
+HandoffVerifier::HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset,
+                                 std::string system_map, bool strict_code_tracking)
+    : m_machine(machine), m_corrupt_offset(corrupt_offset), m_strict_code_tracking(strict_code_tracking),
+      m_codec(compression_name(kernel.compression))
 {
-    m_host_kernel = std::async(std::launch::async, [&kernel] { return decompress_kernel(kernel); }).share();
+    m_host = std::async(std::launch::async, [&kernel, system_map] {
+                 auto host = std::make_shared<HostKernel>();
+                 host->image = decompress_kernel(kernel);
+                 if (!system_map.empty()) {
+                     auto map = KernelSymbols::from_system_map(system_map);
+                     if (map)
+                         host->symbols = std::move(*map);
+                     else
+                         host->symbols_problem = map.error().message;
+                 } else if (host->image) {
+                     auto kallsyms = KernelSymbols::from_kallsyms(*host->image);
+                     if (kallsyms)
+                         host->symbols = std::move(*kallsyms);
+                     else
+                         host->symbols_problem = kallsyms.error().message;
+                 } else {
+                     host->symbols_problem = host->image.error().message;
+                 }
+                 return host;
+             }).share();
+}
+
+const KernelSymbols* HandoffVerifier::symbols() const
+{
+    if (!m_host.valid() || m_host.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        return nullptr;
+    const auto& host = m_host.get();
+    return host->symbols ? &*host->symbols : nullptr;
 }
 
 void HandoffVerifier::on_event(const BootEvent& event)
 {
     if (event.kind != EventKind::PhaseEntered || event.phase != Phase::Handoff)
         return;
-    const Result<KernelImage>& host = m_host_kernel.get();
-    if (!host) {
-        m_unavailable = host.error().message;
+    const HostKernel& host = *m_host.get();
+    if (!host.image) {
+        m_unavailable = host.image.error().message;
         m_machine.emit({.kind = EventKind::Note,
                         .text = fmt::format("handoff not verified: the host cannot decode the payload: {}",
-                                            host.error().message)});
+                                            host.image.error().message)});
         return;
     }
-    uint64_t output = event.address - host->entry_offset;
+    uint64_t output = event.address - host.image->entry_offset;
     if (m_corrupt_offset) {
         uint64_t at = output + *m_corrupt_offset;
         if (m_machine.memory().contains(at, 1)) {
@@ -29,10 +58,30 @@ void HandoffVerifier::on_event(const BootEvent& event)
                             .text = fmt::format("testing: flipped the guest's byte at {:#x} before the check", at)});
         }
     }
-    m_result = check_handoff(*host, m_machine.memory().bytes(), output);
+    m_result = check_handoff(*host.image, m_machine.memory().bytes(), output);
     m_machine.emit({.kind = EventKind::Note, .text = fmt::format("{} ({} payload)", m_result->summary, m_codec)});
-    if (!m_result->matched)
+    if (!m_result->matched) {
         m_machine.request_stop(RunEnd::CheckFailed, m_result->summary);
+        return;
+    }
+    arm_kernel_watch(m_result->virtual_offset);
+}
+
+void HandoffVerifier::arm_kernel_watch(int64_t virtual_offset)
+{
+    const HostKernel& host = *m_host.get();
+    if (!host.symbols) {
+        m_machine.emit({.kind = EventKind::Note,
+                        .text = fmt::format("no kernel symbols ({}): phases from weaker evidence, no panic detection",
+                                            host.symbols_problem)});
+        return;
+    }
+    m_watch = std::make_unique<KernelWatch>(m_machine, *host.symbols, virtual_offset);
+    m_machine.set_code_patching_watched(!m_strict_code_tracking && m_watch->watches_code_patching());
+    m_machine.emit({.kind = EventKind::Note,
+                    .text = fmt::format("{} kernel symbols from {}; virtual offset {:+#x}", host.symbols->size(),
+                                        host.symbols->source(), virtual_offset)});
+    m_machine.post([this] { m_watch->arm(); });
 }
 
 }  // namespace bootsim

@@ -1,33 +1,51 @@
 #pragma once
 // At the handoff, compares what the guest's own decompressor produced with
-// the payload decompressed on the host (loader/kernel_image.h). The host
-// decompression runs on a worker thread from the start of the run, so the
-// check costs the guest only the comparison.
+// the payload decompressed on the host (loader/kernel_image.h), and then
+// arms the kernel watches (core/kernel_watch.h) with the kernel's own symbol
+// table. The host decompression and the symbol recovery run on a worker
+// thread from the start of the run, so the guest waits only for the
+// comparison.
 
 #include <future>
+#include <memory>
 #include <optional>
 
 #include "core/boot_event.h"
+#include "core/kernel_watch.h"
 #include "core/machine.h"
 #include "loader/kernel_image.h"
+#include "loader/kernel_symbols.h"
 
 namespace bootsim {
 
+struct HostKernel {
+    Result<KernelImage> image = Error{ErrorKind::Unsupported, "not decompressed"};
+    std::optional<KernelSymbols> symbols;
+    std::string symbols_problem;  // why there are none
+};
+
 class HandoffVerifier final : public EventSink {
 public:
-    HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset);
+    HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset,
+                    std::string system_map, bool strict_code_tracking);
     void on_event(const BootEvent& event) override;
 
     const std::optional<HandoffCheck>& result() const { return m_result; }
     // Set when the host could not decompress or lay out the payload.
     const std::optional<std::string>& unavailable() const { return m_unavailable; }
+    const KernelWatch* kernel_watch() const { return m_watch.get(); }
+    const KernelSymbols* symbols() const;
 
 private:
+    void arm_kernel_watch(int64_t virtual_offset);
+
     Machine& m_machine;
-    std::shared_future<Result<KernelImage>> m_host_kernel;
+    std::shared_future<std::shared_ptr<HostKernel>> m_host;
     std::optional<uint64_t> m_corrupt_offset;
+    bool m_strict_code_tracking;
     std::optional<HandoffCheck> m_result;
     std::optional<std::string> m_unavailable;
+    std::unique_ptr<KernelWatch> m_watch;
     const char* m_codec;
 };
 

@@ -21,7 +21,9 @@ struct Options {
     double timeout_seconds = 0;
     std::vector<std::string> expect;    // regexes the console must show
     std::string report;                 // JSON report path
-    std::optional<int64_t> rtc_epoch;   // the RTC's time at start (seconds since 1970, UTC)
+    std::optional<int64_t> rtc_epoch;
+    std::string system_map;             // a System.map instead of the kernel's own kallsyms
+    bool strict_code_tracking = false;  // check every guest store for code changes   // the RTC's time at start (seconds since 1970, UTC)
     // Testing aid: flip one byte of the guest's decompressed kernel (at this
     // offset from its start) just before the handoff check, to show the
     // check catches it.

@@ -1,0 +1,157 @@
+#include "core/kernel_watch.h"
+
+#include <cctype>
+
+namespace bootsim {
+
+namespace {
+// System V AMD64 argument registers, as indices into CpuState::gpr.
+constexpr int rdi = 7, rsi = 6, rdx = 2, rcx = 1, r8 = 8, r9 = 9;
+constexpr int rsp = 4;
+
+// The delay functions the panic loop spins in (panic() ends in
+// `for (;;) mdelay(PANIC_TIMER_STEP)`, kernel/panic.c).
+constexpr const char* delay_functions[] = {"__const_udelay", "__udelay", "__ndelay", "__delay"};
+}  // namespace
+
+KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset)
+    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset)
+{
+    m_start_kernel = runtime("start_kernel");
+    m_populate = runtime("do_populate_rootfs");
+    m_panic = runtime("panic");
+    m_text_poke = runtime("__text_poke");
+    m_text_poke_early = runtime("text_poke_early");
+}
+
+std::optional<uint64_t> KernelWatch::runtime(std::string_view name) const
+{
+    auto link = m_symbols.address_of(name);
+    if (!link)
+        return std::nullopt;
+    return *link + uint64_t(m_virtual_offset);
+}
+
+void KernelWatch::arm()
+{
+    if (m_start_kernel)
+        m_machine.tracker().set_kernel_entry(*m_start_kernel);
+    if (m_populate)
+        m_machine.watch(*m_populate, [this] { return on_populate_rootfs(); });
+    if (m_panic)
+        m_machine.watch(*m_panic, [this] { return on_panic(); });
+    // __text_poke(func, addr, src, len); text_poke_early(addr, opcode, len)
+    if (m_text_poke)
+        m_machine.watch(*m_text_poke, [this] { return on_text_poke(rsi, rcx); });
+    if (m_text_poke_early)
+        m_machine.watch(*m_text_poke_early, [this] { return on_text_poke(rdi, rdx); });
+}
+
+bool KernelWatch::on_populate_rootfs()
+{
+    // The initrd is unpacked when do_populate_rootfs returns: watch its
+    // return address, for this very frame (the same address serves every
+    // async job the kworker runs).
+    CpuState s = m_machine.cpu().state();
+    uint64_t return_address = 0;
+    if (!m_machine.cpu().read_virtual(s.gpr[rsp], &return_address, 8))
+        return false;
+    uint64_t frame = s.gpr[rsp] + 8;
+    m_machine.post([this, return_address, frame] {
+        m_machine.unwatch(*m_populate);
+        m_machine.watch(return_address, [this, return_address, frame] {
+            if (m_machine.cpu().state().gpr[rsp] != frame)
+                return false;
+            m_machine.enter_phase(Phase::Initramfs, return_address);
+            m_machine.post([this, return_address] { m_machine.unwatch(return_address); });
+            return true;
+        });
+    });
+    return true;  // stop here so the posted work arms the return watch
+}
+
+bool KernelWatch::on_panic()
+{
+    if (m_panicking)
+        return false;
+    m_panicking = true;
+    CpuState s = m_machine.cpu().state();
+    const uint64_t args[] = {s.gpr[rsi], s.gpr[rdx], s.gpr[rcx], s.gpr[r8], s.gpr[r9]};
+    m_panic_message = format_message(s.gpr[rdi], args, 5);
+    // Let panic() print its messages, then end at its first delay.
+    m_machine.post([this] {
+        for (const char* name : delay_functions) {
+            if (auto address = runtime(name)) {
+                m_machine.watch(*address, [this] {
+                    m_machine.request_stop(RunEnd::Panic, "kernel panic: " + m_panic_message);
+                    return true;
+                });
+            }
+        }
+    });
+    return true;
+}
+
+bool KernelWatch::on_text_poke(uint64_t address_reg, uint64_t length_reg)
+{
+    CpuState s = m_machine.cpu().state();
+    uint64_t address = s.gpr[address_reg], length = s.gpr[length_reg];
+    if (length == 0 || length > 0x100000)
+        return false;
+    // Dropped before the write: nothing executes the patched bytes while the
+    // (interrupts-off) poke runs, so the next execution translates the new ones.
+    m_machine.post([this, address, length] { m_machine.cpu().invalidate_code(address, length); });
+    return true;
+}
+
+std::string KernelWatch::format_message(uint64_t format_address, const uint64_t* args, int nargs) const
+{
+    auto read_string = [&](uint64_t address) {
+        std::string out;
+        char c;
+        while (out.size() < 512 && m_machine.cpu().read_virtual(address + out.size(), &c, 1) && c)
+            out += c;
+        return out;
+    };
+    std::string format = read_string(format_address);
+    // printk formats may start with a KERN_<level> marker: "\001" + digit.
+    if (format.size() >= 2 && format[0] == '\001')
+        format.erase(0, 2);
+    std::string out;
+    int next = 0;
+    for (size_t i = 0; i < format.size(); ++i) {
+        if (format[i] != '%' || i + 1 >= format.size()) {
+            out += format[i];
+            continue;
+        }
+        size_t j = i + 1;
+        if (format[j] == '%') {
+            out += '%';
+            i = j;
+            continue;
+        }
+        while (j < format.size() && (isdigit(uint8_t(format[j])) || strchr("-+ #.lzhjt", format[j])))
+            ++j;
+        if (j >= format.size() || next >= nargs) {
+            out += format.substr(i);
+            break;
+        }
+        uint64_t v = args[next++];
+        bool is_long = format.substr(i, j - i).find('l') != std::string::npos;
+        switch (format[j]) {
+        case 's': out += read_string(v); break;
+        case 'd':
+        case 'i': out += std::to_string(is_long ? int64_t(v) : int64_t(int32_t(v))); break;
+        case 'u': out += std::to_string(is_long ? v : uint64_t(uint32_t(v))); break;
+        case 'x': out += fmt::format("{:x}", is_long ? v : uint64_t(uint32_t(v))); break;
+        case 'p': out += fmt::format("{:#x}", v); break;
+        default: out += format.substr(i, j - i + 1); break;
+        }
+        i = j;
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+        out.pop_back();
+    return out;
+}
+
+}  // namespace bootsim

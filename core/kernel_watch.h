@@ -1,0 +1,58 @@
+#pragma once
+// What the machine learns from the kernel's own symbol table (kallsyms,
+// recovered on the host): the phases that a kernel function marks, the
+// panic path, and the kernel patching its own code.
+//
+//   kernel     start_kernel runs
+//   initramfs  do_populate_rootfs returns: the initrd is unpacked
+//   panic      panic() is entered: its message is read from its arguments,
+//              and the run ends at the first delay the panic path makes
+//              (the endless loop after the messages), not at a timeout
+//   patching   __text_poke / text_poke_early: the translated copies of the
+//              patched bytes are dropped, so the kernel's alternatives,
+//              static keys and static calls take effect. With these watched,
+//              guest stores need no per-store check (Cpu::track_self_modifying_code).
+//
+// Addresses are link-time ones plus KASLR's virtual offset, which the
+// handoff check derives from the guest's relocated kernel.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/machine.h"
+#include "loader/kernel_symbols.h"
+
+namespace bootsim {
+
+class KernelWatch final {
+public:
+    KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset);
+
+    // Arms the watches. Call from the CPU thread, outside hooks (posted work).
+    void arm();
+
+    // Whether the kernel's code patching is covered, so that per-store
+    // checks are not needed.
+    bool watches_code_patching() const { return m_text_poke || m_text_poke_early; }
+    const std::string& panic_message() const { return m_panic_message; }
+
+    // The kernel's printf-style panic format with its arguments, as far as
+    // they can be read (%s from guest memory, integers from registers).
+    std::string format_message(uint64_t format_address, const uint64_t* args, int nargs) const;
+
+private:
+    std::optional<uint64_t> runtime(std::string_view name) const;
+    bool on_populate_rootfs();
+    bool on_panic();
+    bool on_text_poke(uint64_t address_reg_index, uint64_t length_reg_index);
+
+    Machine& m_machine;
+    const KernelSymbols& m_symbols;
+    int64_t m_virtual_offset;
+    std::optional<uint64_t> m_start_kernel, m_populate, m_panic, m_text_poke, m_text_poke_early;
+    std::string m_panic_message;
+    bool m_panicking = false;
+};
+
+}  // namespace bootsim
