@@ -570,6 +570,11 @@ bool Cpu::accepts_interrupts()
     return m_context->save().ok() && !(m_context->hflags() & inhibit_irq);
 }
 
+bool Cpu::interrupt_flag() const
+{
+    return read_reg(m_uc, UC_X86_REG_RFLAGS) & rflags_if;
+}
+
 bool Cpu::interrupt(uint8_t vector)
 {
     return deliver(vector, false, 0, read_reg(m_uc, UC_X86_REG_RIP));

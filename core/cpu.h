@@ -75,6 +75,8 @@ public:
     // External interrupts, delivered from the run loop between blocks.
     // True when RFLAGS.IF is set and no STI/MOV SS shadow blocks delivery.
     bool accepts_interrupts();
+    // RFLAGS.IF alone: cheap enough for every block.
+    bool interrupt_flag() const;
     // Delivers an external interrupt through the IDT; false if it cannot.
     bool interrupt(uint8_t vector);
 

@@ -186,6 +186,8 @@ bool Machine::on_block(uint64_t address)
         else
             enter_phase(change->phase, change->address);
     }
+    if (m_interrupt_waiting && address != m_interrupt_refused_at && m_cpu->interrupt_flag())
+        return true;
     return m_stop_for_phase || m_stop_pending.load(std::memory_order_relaxed);
 }
 
@@ -264,8 +266,16 @@ void Machine::ticker_main()
 
 void Machine::deliver_interrupt()
 {
-    if (!m_interrupts || !m_interrupts->has_interrupt() || !m_cpu->accepts_interrupts())
+    m_interrupt_waiting = false;
+    if (!m_interrupts || !m_interrupts->has_interrupt())
         return;
+    if (!m_cpu->accepts_interrupts()) {
+        // Interrupts are off, or this is the instruction after STI: stop
+        // again at the first later block where they are on (see on_block).
+        m_interrupt_waiting = true;
+        m_interrupt_refused_at = m_cpu->rip();
+        return;
+    }
     int vector = m_interrupts->acknowledge();
     if (vector < 0)
         return;
@@ -349,6 +359,8 @@ RunOutcome Machine::run(const RunLimits& limits)
 
         CpuRunResult r = m_cpu->run();
         if (r.stop == CpuStop::Requested) {
+            if (m_stop_pending.load())
+                continue;  // an end: reported at the top of the loop, before anything else runs
             if (m_stop_for_phase) {
                 m_stop_for_phase = false;
                 outcome = {RunEnd::StopPhase, fmt::format("reached phase {}", phase_name(m_phase))};

@@ -159,6 +159,8 @@ private:
     uint64_t m_syscalls = 0;
 
     InterruptController* m_interrupts = nullptr;
+    bool m_interrupt_waiting = false;  // pending, but the CPU had interrupts off
+    uint64_t m_interrupt_refused_at = 0;  // where: that block runs before the next try
     std::vector<std::function<void()>> m_services;
 
     // Posted work and the idle wait for it.
