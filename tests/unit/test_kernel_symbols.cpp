@@ -3,6 +3,7 @@
 // kernel image; one corruption per case, each an error; System.map parsing.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -449,7 +450,9 @@ class SystemMap : public ::testing::Test {
 protected:
     std::string write(const std::string& text)
     {
-        m_path = ::testing::TempDir() + "bootsim_System.map";
+        // ctest runs each test in its own process, in parallel: one file each.
+        m_path = ::testing::TempDir() + "bootsim_System.map." + std::to_string(getpid()) + "." +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name();
         std::ofstream(m_path, std::ios::binary) << text;
         return m_path;
     }
