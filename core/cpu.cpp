@@ -139,12 +139,13 @@ Status Cpu::open()
     uc_hook h;
     if (uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_in), this, 1, 0, UC_X86_INS_IN) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_out), this, 1, 0, UC_X86_INS_OUT) ||
-        uc_hook_add(uc, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Cpu::hook_block), this, 1, 0) ||
         uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&Cpu::hook_interrupt), this, 1, 0) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_cpuid), this, 1, 0, UC_X86_INS_CPUID) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_syscall), this, 1, 0,
                     UC_X86_INS_SYSCALL))
         return make_error(ErrorKind::Emulator, "Unicorn: cannot install hooks");
+
+    add_block_hook(1, 0);  // begin > end: every address
 
     auto context = CpuContext::locate(m_uc);
     if (!context)
@@ -279,6 +280,38 @@ CpuRunResult Cpu::run()
         // guest halts (NOTES.md, trap 8); the next start clears the state.
         return {CpuStop::Halted, {}};
     }
+}
+
+void Cpu::add_block_hook(uint64_t begin, uint64_t end)
+{
+    uc_hook h;
+    if (uc_hook_add(engine(m_uc), &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(&Cpu::hook_block), this, begin, end) ==
+        UC_ERR_OK)
+        m_block_hooks.push_back(h);
+}
+
+void Cpu::exclude_from_block_hook(std::optional<std::pair<uint64_t, uint64_t>> range)
+{
+    for (size_t h : m_block_hooks)
+        uc_hook_del(engine(m_uc), h);
+    m_block_hooks.clear();
+    if (!range) {
+        add_block_hook(1, 0);
+        return;
+    }
+    auto [begin, end] = *range;
+    if (begin > 0)
+        add_block_hook(0, begin - 1);
+    add_block_hook(end, ~0ull);
+    // Blocks already translated in the range carry a call to the hook; drop
+    // them so they are translated again without it.
+    invalidate_code(begin, end - begin);
+}
+
+void Cpu::abort()
+{
+    m_stopped_by_us = true;
+    uc_emu_stop(engine(m_uc));
 }
 
 void Cpu::hook_block(void*, uint64_t address, uint32_t, void* self_ptr)

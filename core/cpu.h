@@ -68,6 +68,16 @@ public:
     // Thread-safe: stop at the next block boundary.
     void request_stop() { m_stop_requested.store(true, std::memory_order_relaxed); }
 
+    // Leaves the guest-virtual range [begin, end) out of the block hook, so
+    // hot code there runs at full speed; nullopt puts it back. Code in the
+    // range can then not be stopped at a block boundary: only abort() stops
+    // it. Never from inside a hook.
+    void exclude_from_block_hook(std::optional<std::pair<uint64_t, uint64_t>> range);
+    // Thread-safe: stops at once, possibly in the middle of a block, so the
+    // guest cannot be resumed correctly afterwards (NOTES.md trap 6). For
+    // ending a run only.
+    void abort();
+
     CpuState state() const;
     PagingMode paging_mode() const;
     uint64_t rip() const;
@@ -141,6 +151,8 @@ private:
     std::unique_ptr<CpuContext> m_context;
     std::atomic<bool> m_stop_requested{false};
     std::map<uint64_t, size_t> m_watches;  // address -> uc_hook
+    std::vector<size_t> m_block_hooks;     // uc_hook handles of the block hook's ranges
+    void add_block_hook(uint64_t begin, uint64_t end);
     std::optional<uint64_t> m_resume_at_watch;  // stopped by the watch here: let it run once
     bool m_tracking_smc = false;
     bool m_stopped_by_us = false;

@@ -97,6 +97,13 @@ void Machine::enter_phase(Phase phase, uint64_t address)
         m_stop_for_phase = true;
         m_cpu->request_stop();  // entered from a watch, not a block: stop at the next block
     }
+    if (phase == Phase::Handoff && m_in_fast_window) {
+        // The first block outside the decompressor's copy: hook every block again.
+        post([this] {
+            m_cpu->exclude_from_block_hook(std::nullopt);
+            m_in_fast_window = false;
+        });
+    }
     if (phase == Phase::Handoff) {
         // From the kernel on, every store takes the checked path so that the
         // kernel's patching of its own text through a second mapping is seen.
@@ -121,6 +128,10 @@ void Machine::request_stop(RunEnd end, std::string reason)
     }
     m_stop_pending.store(true);
     m_cpu->request_stop();
+    // No block hook runs in the decompressor's copy: stop it the hard way.
+    // The run is ending, so the half-done block does not matter.
+    if (m_in_fast_window)
+        m_cpu->abort();
     m_post_cv.notify_all();
 }
 
@@ -181,8 +192,16 @@ bool Machine::on_watch(uint64_t address)
 bool Machine::on_block(uint64_t address)
 {
     if (auto change = m_tracker->on_block(address)) {
-        if (change->what == PhaseChange::What::DecompressorMoved)
+        if (change->what == PhaseChange::What::DecompressorMoved) {
             emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address});
+            if (m_fast_decompression) {
+                auto range = m_tracker->moved_copy_range();
+                post([this, range] {
+                    m_cpu->exclude_from_block_hook(range);
+                    m_in_fast_window = true;
+                });
+            }
+        }
         else
             enter_phase(change->phase, change->address);
     }

@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "core/phase.h"
 
@@ -86,6 +87,13 @@ public:
 
     uint64_t handoff_target() const { return m_handoff_target; }
 
+    // Where the decompressor's relocated copy may lie: above its original
+    // load, up to the end of its buffer.
+    std::pair<uint64_t, uint64_t> moved_copy_range() const
+    {
+        return {m_hints.load_address + m_hints.loaded_size, m_hints.buffer_end};
+    }
+
     // With the kernel's symbols known, the kernel phase starts at
     // start_kernel rather than at the first high address.
     void set_kernel_entry(uint64_t address) { m_kernel_entry = address; }
@@ -98,7 +106,8 @@ public:
 private:
     bool is_handoff_target(uint64_t address) const
     {
-        bool in_moved_copy = address >= m_hints.load_address + m_hints.loaded_size && address < m_hints.buffer_end;
+        auto [begin, end] = moved_copy_range();
+        bool in_moved_copy = address >= begin && address < end;
         return !in_moved_copy && address >= 0x100000 && m_hints.kernel_alignment &&
                address % m_hints.kernel_alignment == 0;
     }
