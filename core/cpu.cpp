@@ -215,6 +215,31 @@ Status Cpu::self_test()
         return fail(fmt::format("CR2 after the run is {:#x}, expected {:#x}", cr2, hole + 8));
     if (uint64_t cr3 = read_reg(m_uc, UC_X86_REG_CR3); cr3 != pml4)
         return fail(fmt::format("CR3 after the run is {:#x}, expected {:#x}", cr3, pml4));
+
+    // The hidden segment state written through the blob is the one the
+    // register API reads (the selector) and the CPU uses.
+    if (!m_context->save().ok() || m_context->segment(1).selector != read_reg(m_uc, UC_X86_REG_CS) ||
+        m_context->segment(1).flags != code64_flags)
+        return fail("the CS cache in the saved context is not where it was expected");
+
+    // Moving the TSC offset moves what RDTSC returns (idle skipping relies
+    // on it): `rdtsc; hlt` twice, 2^40 ticks apart.
+    const uint8_t rdtsc_program[] = {0x0f, 0x31, 0xf4};
+    m_memory.write(code + 0x100, rdtsc_program, sizeof rdtsc_program);
+    auto read_tsc = [&]() -> std::optional<uint64_t> {
+        write_reg(m_uc, UC_X86_REG_RIP, code + 0x100);
+        if (run().stop != CpuStop::Halted)
+            return std::nullopt;
+        return (read_reg(m_uc, UC_X86_REG_RDX) << 32) | uint32_t(read_reg(m_uc, UC_X86_REG_RAX));
+    };
+    constexpr uint64_t jump = 1ull << 40;
+    auto before = read_tsc();
+    advance_tsc(jump);
+    auto after = read_tsc();
+    // Allow ten seconds of real time at up to 10 GHz between the two reads.
+    if (!before || !after || *after - *before < jump || *after - *before > jump + 100'000'000'000ull)
+        return fail(fmt::format("moving the TSC offset by {:#x} moved RDTSC from {:#x} to {:#x}", jump,
+                                before.value_or(0), after.value_or(0)));
     return Ok{};
 }
 
