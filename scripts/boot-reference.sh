@@ -5,10 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-scripts/setup.sh
-images/fetch-kernels.sh
-images/build-initrd.sh
-scripts/build.sh build
+scripts/prepare.sh
 status=0
 for flavour in generic cloud; do
     echo "== booting the Debian $flavour kernel ($(cat images/out/$flavour/version))"

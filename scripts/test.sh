@@ -5,10 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-scripts/setup.sh
-images/fetch-kernels.sh
-images/build-initrd.sh
-scripts/build.sh build
+scripts/prepare.sh
 scripts/build.sh build-asan -DBOOTSIM_SANITIZE=ON
 echo "== tests (unit, cli, end-to-end)"
 ctest --test-dir build --output-on-failure -j2

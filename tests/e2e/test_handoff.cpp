@@ -9,19 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/images.h"
 #include "support/run_command.h"
 
+using bootsim::test::boot_args;
+using bootsim::test::image;
 using bootsim::test::run_bootsim;
 
 namespace {
-
-std::string image(const std::string& name)
-{
-    std::string path = std::string(BOOTSIM_IMAGES) + "/" + name;
-    EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run images/fetch-kernels.sh and "
-                                                  "images/build-initrd.sh";
-    return path;
-}
 
 struct HandoffCase {
     const char* kernel;  // images/out/<kernel>/vmlinuz

@@ -7,25 +7,15 @@
 #include <regex>
 
 #include "support/interactive.h"
+#include "support/images.h"
 #include "support/run_command.h"
 
 using bootsim::test::Interactive;
+using bootsim::test::boot_args;
+using bootsim::test::image;
 using bootsim::test::run_bootsim;
 
 namespace {
-
-std::string image(const std::string& name)
-{
-    std::string path = std::string(BOOTSIM_IMAGES) + "/" + name;
-    EXPECT_TRUE(std::filesystem::exists(path)) << path << " is missing: run images/fetch-kernels.sh and "
-                                                  "images/build-initrd.sh";
-    return path;
-}
-
-std::string boot_args(const std::string& kernel)
-{
-    return "--kernel " + image(kernel + "/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") + " --headless";
-}
 
 class UserSpace : public ::testing::TestWithParam<std::string> {};
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "unit/le_bytes.h"
+
 namespace bootsim::fake {
 
 struct FakeKernel {
@@ -33,19 +35,6 @@ struct FakeKernel {
     int64_t payload_length_delta = 0;    // added to the real payload_length
 };
 
-inline void put8(std::vector<uint8_t>& f, size_t at, uint8_t v) { f[at] = v; }
-inline void put16(std::vector<uint8_t>& f, size_t at, uint16_t v)
-{
-    for (int i = 0; i < 2; ++i) f[at + i] = uint8_t(v >> (8 * i));
-}
-inline void put32(std::vector<uint8_t>& f, size_t at, uint32_t v)
-{
-    for (int i = 0; i < 4; ++i) f[at + i] = uint8_t(v >> (8 * i));
-}
-inline void put64(std::vector<uint8_t>& f, size_t at, uint64_t v)
-{
-    for (int i = 0; i < 8; ++i) f[at + i] = uint8_t(v >> (8 * i));
-}
 
 // The byte the fake puts at offset `i` of the protected-mode code outside
 // the payload, so tests can recognise it in guest memory.

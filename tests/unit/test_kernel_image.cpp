@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include <gtest/gtest.h>
+
+#include "unit/le_bytes.h"
 #include <lz4.h>
 #include <lzma.h>
 #include <zlib.h>
@@ -17,31 +19,13 @@ using namespace bootsim;
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using fake::Bytes;
+using fake::get32;
+using fake::put16;
+using fake::put32;
+using fake::get64;
+using fake::put64;
 
-void put16(Bytes& b, size_t at, uint16_t v)
-{
-    for (int i = 0; i < 2; i++)
-        b[at + i] = uint8_t(v >> (8 * i));
-}
-void put32(Bytes& b, size_t at, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        b[at + i] = uint8_t(v >> (8 * i));
-}
-void put64(Bytes& b, size_t at, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        b[at + i] = uint8_t(v >> (8 * i));
-}
-uint32_t get32(const Bytes& b, size_t at)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = v << 8 | b[at + i];
-    return v;
-}
-uint64_t get64(const Bytes& b, size_t at) { return uint64_t(get32(b, at)) | uint64_t(get32(b, at + 4)) << 32; }
 void append32(Bytes& b, uint32_t v)
 {
     b.resize(b.size() + 4);

@@ -3,6 +3,8 @@
 // kernel image; one corruption per case, each an error; System.map parsing.
 
 #include <gtest/gtest.h>
+
+#include "unit/le_bytes.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +19,10 @@
 namespace bootsim {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using fake::Bytes;
+using fake::get32;
+using fake::put16;
+using fake::put32;
 
 constexpr uint64_t text = 0xffffffff81000000;  // _text: __START_KERNEL_map + LOAD_PHYSICAL_ADDR
 
@@ -41,20 +46,6 @@ struct Built {
     std::array<uint16_t, 256> token_index{};
 };
 
-void put16(Bytes& b, size_t at, uint16_t v)
-{
-    for (int i = 0; i < 2; i++)
-        b[at + i] = uint8_t(v >> (8 * i));
-}
-void put32(Bytes& b, size_t at, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        b[at + i] = uint8_t(v >> (8 * i));
-}
-uint32_t get32(const Bytes& b, size_t at)
-{
-    return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
-}
 void append(Bytes& b, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)

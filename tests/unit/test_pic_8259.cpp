@@ -6,24 +6,12 @@
 #include "devices/pic_8259.h"
 #include "devices/pic_pair.h"
 
+#include "unit/fake_irq_line.h"
+
 namespace bootsim {
 namespace {
 
-class FakeIrqLine final : public IrqLine {
-public:
-    void set_level(bool high) override
-    {
-        if (high && !m_level)
-            ++m_rising_edges;
-        m_level = high;
-    }
-    bool level() const { return m_level; }
-    int rising_edges() const { return m_rising_edges; }
-
-private:
-    bool m_level = false;
-    int m_rising_edges = 0;
-};
+using fake::FakeIrqLine;
 
 constexpr uint64_t CMD = 0, DATA = 1;
 

@@ -7,24 +7,12 @@
 
 #include "devices/pit_8254.h"
 
+#include "unit/fake_irq_line.h"
+
 namespace bootsim {
 namespace {
 
-class FakeIrqLine final : public IrqLine {
-public:
-    void set_level(bool high) override
-    {
-        if (high && !m_level)
-            ++m_rising_edges;
-        m_level = high;
-    }
-    bool level() const { return m_level; }
-    int rising_edges() const { return m_rising_edges; }
-
-private:
-    bool m_level = false;
-    int m_rising_edges = 0;
-};
+using fake::FakeIrqLine;
 
 constexpr uint64_t CH0 = 0, CH1 = 1, CH2 = 2, MODE = 3;
 constexpr uint64_t never = TimedDevice::never;

@@ -6,28 +6,12 @@
 
 #include "devices/uart_16550.h"
 
+#include "unit/fake_irq_line.h"
+
 namespace bootsim {
 namespace {
 
-// Records every level the device drives.
-class FakeIrqLine final : public IrqLine {
-public:
-    void set_level(bool high) override
-    {
-        if (high && !m_level)
-            ++m_rising_edges;
-        m_level = high;
-        m_calls.push_back(high);
-    }
-    bool level() const { return m_level; }
-    int rising_edges() const { return m_rising_edges; }
-    const std::vector<bool>& calls() const { return m_calls; }
-
-private:
-    bool m_level = false;
-    int m_rising_edges = 0;
-    std::vector<bool> m_calls;
-};
+using fake::FakeIrqLine;
 
 // Register offsets.
 constexpr uint64_t RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3,
