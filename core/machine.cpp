@@ -91,6 +91,7 @@ Status Machine::load(const BootPlan& plan)
 void Machine::enter_phase(Phase phase, uint64_t address)
 {
     m_phase = phase;
+    m_reached[size_t(phase)] = true;
     // Consumers run first: at the handoff they may arm kernel watches.
     emit({.kind = EventKind::PhaseEntered, .phase = phase, .address = address});
     if (m_stop_at && *m_stop_at == phase) {

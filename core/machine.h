@@ -3,6 +3,7 @@
 // attached to it, the phase tracker, and the run loop. It never prints: it
 // reports everything as BootEvents to its sink.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -63,6 +64,8 @@ public:
     IoBus& io() { return m_io; }
     Cpu& cpu() { return *m_cpu; }
     Phase phase() const { return m_phase; }
+    // Whether the boot got to `phase` at some point of this run.
+    bool reached(Phase phase) const { return m_reached[size_t(phase)]; }
 
     // Registers a device whose time-driven behaviour the run loop services.
     void add_timed_device(TimedDevice& device) { m_timed.push_back(&device); }
@@ -151,6 +154,7 @@ private:
     std::vector<TimedDevice*> m_timed;
     std::optional<PhaseTracker> m_tracker;
     Phase m_phase = Phase::Loaded;
+    std::array<bool, all_phases.size()> m_reached{};
     std::optional<Phase> m_stop_at;
     bool m_stop_for_phase = false;
 

@@ -147,7 +147,7 @@ int run_headless(const Options& options)
     }
     // --stop-at names a phase the run must reach; ending anywhere else
     // without an error of its own is a failure too.
-    if (options.stop_at && outcome.end != RunEnd::StopPhase && code == exit_success &&
+    if (options.stop_at && !machine.reached(*options.stop_at) && code == exit_success &&
         outcome.end != RunEnd::ExpectMatched) {
         code = exit_guest_failed;
         outcome.reason += fmt::format(" before phase {}", phase_name(*options.stop_at));

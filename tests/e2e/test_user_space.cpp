@@ -97,3 +97,18 @@ TEST(Console, TextOnStdinReachesTheGuestShell)
     guest.type("exit\n");
     EXPECT_EQ(guest.wait_exit(120), 0) << guest.output();
 }
+
+class StopAt : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StopAt, EndsTheRunAtThePhase)
+{
+    auto r = run_bootsim(boot_args("cloud") + " --timeout 300 --stop-at " + GetParam());
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("phase " + GetParam()), std::string::npos) << r.output;
+    if (GetParam() != "halt") {
+        EXPECT_NE(r.output.find("end: reached phase " + GetParam()), std::string::npos) << r.output;
+        EXPECT_EQ(r.output.find("System halted"), std::string::npos) << "ran past the phase: " << r.output;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Phases, StopAt, ::testing::Values("kernel", "initramfs", "init", "halt"));
