@@ -10,5 +10,6 @@ scripts/build.sh build-asan -DBOOTSIM_SANITIZE=ON
 echo "== tests (unit, cli, end-to-end)"
 ctest --test-dir build --output-on-failure -j2
 echo "== unit tests under ASan/UBSan"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$top/tests/lsan.supp \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -L unit -j2
