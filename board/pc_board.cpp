@@ -1,5 +1,7 @@
 #include "board/pc_board.h"
 
+#include <fmt/format.h>
+
 namespace bootsim {
 
 namespace ports {
@@ -18,7 +20,24 @@ inline constexpr uint16_t cmos = 0x70;
 inline constexpr uint16_t pic_slave = 0xa0;
 // 0x03F8 - 0x03FF: COM1, the console (console=ttyS0)
 inline constexpr uint16_t com1 = 0x3f8;
+// 0x0CF8 - 0x0CFF: PCI configuration mechanism #1 (CONFIG_ADDRESS, CONFIG_DATA)
+inline constexpr uint16_t pci_conf1 = 0xcf8;
+// 0xC000 - : the I/O BARs of PCI devices, as firmware would assign them
+inline constexpr uint16_t pci_io_window = 0xc000;
 }  // namespace ports
+
+namespace pci {
+// Bus 0: the host bridge at device 0, disks from device 1 on.
+inline constexpr uint8_t first_disk_slot = 1;
+// INTA# of each disk, routed to these ISA IRQs. With no $PIR table (and no
+// ACPI) Linux takes a device's IRQ from the Interrupt Line register the
+// firmware programmed (pirq_enable_irq in arch/x86/pci/irq.c), so the board
+// programs it as a BIOS would.
+inline constexpr unsigned disk_irqs[] = {11, 10, 9, 5};
+// PCI command register bits firmware sets: I/O space decoding, bus master.
+inline constexpr uint16_t command_io = 0x0001;
+inline constexpr uint16_t command_bus_master = 0x0004;
+}  // namespace pci
 
 namespace irqs {
 inline constexpr unsigned pit = 0;
@@ -69,6 +88,46 @@ PcBoard::PcBoard(Machine& machine, const BoardConfig& config) : m_machine(machin
         if (!m_console_backlog.empty())
             feed_console();
     });
+
+    m_pci = std::make_unique<PciHost>();
+    m_host_bridge = std::make_unique<PciHostBridge>();
+    m_pci->attach(0, *m_host_bridge);
+    io.attach(ports::pci_conf1, 8, *m_pci, "PCI configuration mechanism #1");
+    for (unsigned i = 0; i < config.disks.size() && i < std::size(pci::disk_irqs); ++i)
+        attach_disk(*config.disks[i], i);
+}
+
+void PcBoard::attach_disk(DiskImage& disk, unsigned index)
+{
+    unsigned irq = pci::disk_irqs[index];
+    m_pci_irqs.push_back(std::make_unique<IsaIrq>(*this, irq));
+    auto device = std::make_unique<VirtioBlk>(disk, m_machine.memory(), *m_pci_irqs.back());
+    VirtioBlk& blk = *device;
+    uint16_t io_base = uint16_t(ports::pci_io_window + index * 0x100);
+    // Where the guest (or we, as firmware) put BAR 0, the registers follow.
+    blk.set_bar_callback([this, &blk, index](int bar, std::optional<uint16_t> base) {
+        if (bar != 0)
+            return;
+        for (const auto& m : m_machine.io().mappings()) {
+            if (m.device == &blk) {
+                m_machine.io().detach(m.base, blk);
+                break;
+            }
+        }
+        if (base)
+            m_machine.io().attach(*base, VirtioBlk::io_size, blk, fmt::format("virtio-blk {} (PCI BAR 0)", index));
+    });
+    blk.set_observer([this](const DiskRequest& r) {
+        static const char* kinds[] = {"read", "write", "flush", "get-id", "unsupported"};
+        m_machine.emit({.kind = EventKind::DiskIo, .address = r.sector, .size = r.bytes, .value = r.ok ? 1u : 0u,
+                        .text = kinds[size_t(r.kind)]});
+    });
+    // Firmware's work: the interrupt line, BAR 0, I/O decoding and bus mastering on.
+    blk.set_interrupt_line(uint8_t(irq));
+    blk.config_write(0x10, io_base | 1, 4);
+    blk.config_write(0x04, pci::command_io | pci::command_bus_master, 2);
+    m_pci->attach(uint8_t(pci::first_disk_slot + index), blk);
+    m_disks.push_back(std::move(device));
 }
 
 PcBoard::~PcBoard() = default;

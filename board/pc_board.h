@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/interrupt_controller.h"
 #include "core/machine.h"
@@ -15,13 +16,17 @@
 #include "devices/pic_pair.h"
 #include "devices/pit_8254.h"
 #include "devices/port61.h"
+#include "devices/disk_image.h"
+#include "devices/pci_host.h"
 #include "devices/uart_16550.h"
+#include "devices/virtio_blk.h"
 
 namespace bootsim {
 
 struct BoardConfig {
     uint64_t mem_size = 0;
     std::optional<int64_t> rtc_epoch;  // the RTC's start time; unset: the host's clock
+    std::vector<DiskImage*> disks;     // each becomes a virtio-blk device on PCI
 };
 
 class PcBoard final {
@@ -84,6 +89,12 @@ private:
     std::array<uint64_t, 16> m_irq_counts{};
     std::string m_console_backlog;
     void feed_console();
+    void attach_disk(DiskImage& disk, unsigned index);
+
+    std::unique_ptr<PciHost> m_pci;
+    std::unique_ptr<PciHostBridge> m_host_bridge;
+    std::vector<std::unique_ptr<IsaIrq>> m_pci_irqs;
+    std::vector<std::unique_ptr<VirtioBlk>> m_disks;
 };
 
 }  // namespace bootsim

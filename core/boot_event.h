@@ -19,6 +19,7 @@ enum class EventKind {
     GuestHalted,        // HLT with nothing to wake the CPU
     Interrupt,          // an external interrupt delivered: value = vector, address = RIP
     IdleSkip,           // the guest idled: size = virtual ns skipped
+    DiskIo,             // a disk request: text = kind, address = first sector, size = bytes, value = 1 if ok
     Note,               // text: anything worth a line in the log
 };
 

@@ -35,6 +35,8 @@ bool GuestMemory::write(uint64_t address, const void* data, uint64_t length)
     if (!contains(address, length))
         return false;
     memcpy(m_base + address, data, length);
+    if (m_write_observer)
+        m_write_observer(address, length);
     return true;
 }
 

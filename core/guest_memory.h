@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <span>
 
 #include "core/result.h"
@@ -32,6 +33,13 @@ public:
     bool read(uint64_t address, void* out, uint64_t length) const;
     bool write(uint64_t address, const void* data, uint64_t length);
 
+    // Told of every write made through write() (devices' DMA, the loader),
+    // not of the CPU's own stores.
+    void set_write_observer(std::function<void(uint64_t address, uint64_t length)> observer)
+    {
+        m_write_observer = std::move(observer);
+    }
+
     template <typename T>
     bool read_value(uint64_t address, T& out) const { return read(address, &out, sizeof(T)); }
     template <typename T>
@@ -41,6 +49,7 @@ private:
     GuestMemory(uint8_t* base, uint64_t size) : m_base(base), m_size(size) {}
     uint8_t* m_base;
     uint64_t m_size;
+    std::function<void(uint64_t, uint64_t)> m_write_observer;
 };
 
 }  // namespace bootsim

@@ -13,6 +13,17 @@ bool IoBus::attach(uint16_t base, uint16_t length, BusDevice& device, std::strin
     return true;
 }
 
+bool IoBus::detach(uint16_t base, const BusDevice& device)
+{
+    for (auto it = m_mappings.begin(); it != m_mappings.end(); ++it) {
+        if (it->base == base && it->device == &device) {
+            m_mappings.erase(it);
+            return true;
+        }
+    }
+    return false;
+}
+
 const IoBus::Mapping* IoBus::find(uint16_t port) const
 {
     for (const Mapping& m : m_mappings) {

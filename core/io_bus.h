@@ -22,6 +22,8 @@ public:
 
     // Returns false if the range overlaps an existing mapping.
     bool attach(uint16_t base, uint16_t length, BusDevice& device, std::string label);
+    // Removes the device's mapping at `base` (a PCI BAR moving); false if none.
+    bool detach(uint16_t base, const BusDevice& device);
 
     uint32_t read(uint16_t port, unsigned width);
     void write(uint16_t port, uint32_t value, unsigned width);

@@ -34,6 +34,8 @@ std::optional<uint64_t> KernelWatch::runtime(std::string_view name) const
 
 void KernelWatch::arm()
 {
+    if (auto direct_map = runtime("page_offset_base"))
+        m_machine.set_direct_map_variable(*direct_map);
     if (m_start_kernel)
         m_machine.tracker().set_kernel_entry(*m_start_kernel);
     if (m_populate)

@@ -33,6 +33,12 @@ Result<std::unique_ptr<Machine>> Machine::create(uint64_t mem_size, EventSink& s
         return cpu.error();
     machine->m_cpu = std::move(*cpu);
     machine->m_tsc_per_ns = measure_tsc_per_ns();
+    machine->m_memory->set_write_observer([m = machine.get()](uint64_t address, uint64_t length) {
+        if (m->m_direct_map_variable) {
+            m->m_dma_written.emplace_back(address, length);
+            m->m_cpu->request_stop();
+        }
+    });
     machine->m_ticker = std::thread([m = machine.get()] { m->ticker_main(); });
     return machine;
 }
@@ -166,6 +172,19 @@ void Machine::run_posted_work()
         w();
     for (auto& service : m_services)
         service();
+    invalidate_dma_writes();
+}
+
+void Machine::invalidate_dma_writes()
+{
+    if (m_dma_written.empty())
+        return;
+    uint64_t base = 0;
+    if (m_cpu->read_virtual(m_direct_map_variable, &base, 8) && base) {
+        for (auto [address, length] : m_dma_written)
+            m_cpu->invalidate_code(base + address, length);
+    }
+    m_dma_written.clear();
 }
 
 void Machine::watch(uint64_t address, WatchHandler handler)

@@ -92,6 +92,12 @@ public:
     using WatchHandler = std::function<bool()>;
     void watch(uint64_t address, WatchHandler handler);
     void unwatch(uint64_t address);
+    // The guest-virtual address of a variable holding the base of the
+    // kernel's direct map of physical memory (Linux: page_offset_base).
+    // With it, device DMA into RAM drops the translated code of the pages
+    // written, so a program read from disk into a reused page runs as read.
+    void set_direct_map_variable(uint64_t address) { m_direct_map_variable = address; }
+
     // Set before the handoff when something watches the kernel's own code
     // patching (KernelWatch): then guest stores need no per-store checks.
     void set_code_patching_watched(bool watched) { m_code_patching_watched = watched; }
@@ -192,6 +198,9 @@ private:
 
     std::map<uint64_t, WatchHandler> m_watches;
     bool m_code_patching_watched = false;
+    uint64_t m_direct_map_variable = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> m_dma_written;  // guest-physical ranges since the last stop
+    void invalidate_dma_writes();
     bool m_fast_decompression = true;
     std::atomic<bool> m_in_fast_window{false};  // the decompressor's copy is out of the block hook
 };

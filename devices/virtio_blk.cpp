@@ -259,8 +259,8 @@ VirtioBlk::Chain VirtioBlk::walk_chain(uint16_t head) const
 {
     Chain chain;
     uint16_t index = head;
-    // A chain has at most queue_size descriptors; one that goes on is a
-    // loop (virtio 0.9.5, 2.3.2: the driver never links one).
+    // A chain has at most queue_size descriptors (each is used once); one
+    // that goes on is a loop.
     for (unsigned count = 0;; ++count) {
         VringDesc desc {};
         if (count == queue_size || !m_memory.read_value(desc_address() + 16 * uint64_t(index), desc) ||
@@ -276,7 +276,8 @@ VirtioBlk::Chain VirtioBlk::walk_chain(uint16_t head) const
         if (segment.writable) {
             chain.writable.push_back(segment);
         } else {
-            // Device-readable buffers come first (virtio 0.9.5, 2.3.4).
+            // Device-readable buffers come first, as virtqueue_add_split()
+            // lays them out and the spec requires.
             if (!chain.writable.empty())
                 chain.valid = false;
             chain.readable.push_back(segment);

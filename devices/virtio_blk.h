@@ -32,8 +32,11 @@
 //
 // Requests are carried out synchronously when the guest writes queue
 // notify (the board calls from the CPU thread), then ISR bit 0 is set and
-// INTx asserted. INTx is level-triggered: it stays asserted until the
-// guest reads ISR.
+// INTx asserted, unless the driver set VRING_AVAIL_F_NO_INTERRUPT. INTx is
+// level-triggered: it stays asserted until the guest reads ISR. A notify
+// is honoured whatever the device status and the PCI bus master bit say,
+// as QEMU does for legacy drivers that kick before DRIVER_OK.
+// Not thread-safe: all calls come from the thread that runs the guest.
 //
 // Guest mistakes never reach the host: every guest address goes through
 // GuestMemory's bounds checks (a buffer outside RAM fails its request with

@@ -60,6 +60,29 @@ int run_headless(const Options& options)
     if (!mem)
         return fail(mem.error());
 
+    // Disks are opened (and checked) before anything runs.
+    std::vector<std::unique_ptr<DiskImage>> disks;
+    for (const std::string& spec : options.disks) {
+        std::string path = spec;
+        DiskMode mode = DiskMode::ReadWrite;
+        if (auto comma = spec.rfind(','); comma != std::string::npos) {
+            std::string flag = spec.substr(comma + 1);
+            path = spec.substr(0, comma);
+            if (flag == "ro")
+                mode = DiskMode::ReadOnly;
+            else if (flag == "snapshot")
+                mode = DiskMode::Snapshot;
+            else
+                return fail(make_error(ErrorKind::BadUsage,
+                                       "--disk {}: unknown option \"{}\" (expected FILE, FILE,ro or FILE,snapshot)",
+                                       spec, flag));
+        }
+        auto disk = DiskImage::open(path, mode);
+        if (!disk)
+            return fail(disk.error());
+        disks.push_back(std::make_unique<DiskImage>(std::move(*disk)));
+    }
+
     BootConfig config;
     config.kernel_path = options.kernel;
     config.initrd_path = options.initrd;
@@ -92,7 +115,10 @@ int run_headless(const Options& options)
                              options.strict_code_tracking);
     events.add(verifier);
 
-    PcBoard board(machine, BoardConfig{plan->mem_size, options.rtc_epoch});
+    BoardConfig board_config{plan->mem_size, options.rtc_epoch, {}};
+    for (auto& disk : disks)
+        board_config.disks.push_back(disk.get());
+    PcBoard board(machine, board_config);
     ConsoleInput input(machine, [&board](std::string bytes) { board.type_on_console(bytes); });
 
     console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {} payload ({:.1f} MiB -> {:.1f} MiB), {}",

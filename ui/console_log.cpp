@@ -56,6 +56,7 @@ void ConsoleLog::on_event(const BootEvent& e)
     case EventKind::GuestHalted:
     case EventKind::Interrupt:
     case EventKind::IdleSkip:
+    case EventKind::DiskIo:
         break;
     }
 }

@@ -24,6 +24,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--timeout", o.timeout_seconds, "end the run (exit 3) after this many seconds");
     app.add_option("--expect", o.expect, "end the run with success once the console matched every REGEX (repeatable)");
     app.add_option("--report", o.report, "write a JSON report of the run to FILE");
+    app.add_option("--disk", o.disks,
+                   "a raw disk image as a virtio block device (repeatable): FILE, FILE,ro (the guest cannot write) or "
+                   "FILE,snapshot (the guest's writes are kept in memory, the file never changes)");
     app.add_option("--system-map", o.system_map,
                    "the kernel's System.map (e.g. from Debian's -dbg package) instead of its own kallsyms");
     app.add_flag("--strict-code-tracking", o.strict_code_tracking,

@@ -22,6 +22,7 @@ struct Options {
     std::vector<std::string> expect;    // regexes the console must show
     std::string report;                 // JSON report path
     std::optional<int64_t> rtc_epoch;
+    std::vector<std::string> disks;     // --disk FILE[,ro|,snapshot]
     std::string system_map;             // a System.map instead of the kernel's own kallsyms
     bool strict_code_tracking = false;  // check every guest store for code changes   // the RTC's time at start (seconds since 1970, UTC)
     // Testing aid: flip one byte of the guest's decompressed kernel (at this

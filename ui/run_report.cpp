@@ -43,6 +43,14 @@ void RunReport::on_event(const BootEvent& e)
         m_idle_ns += e.size;
         m_root["idle_skipped_seconds"] = double(m_idle_ns) / 1e9;
         break;
+    case EventKind::DiskIo: {
+        auto& disk = m_root["disk"];
+        disk["requests"] = disk.value("requests", 0) + 1;
+        disk[e.text + "_bytes"] = disk.value(e.text + "_bytes", uint64_t(0)) + e.size;
+        if (!e.value)
+            disk["errors"] = disk.value("errors", 0) + 1;
+        break;
+    }
     case EventKind::GuestHalted:
         break;
     }

@@ -51,3 +51,15 @@ TEST(IoBus, RejectsOverlappingRanges)
     EXPECT_FALSE(bus.attach(0x43, 2, b, "overlap"));
     EXPECT_TRUE(bus.attach(0x44, 2, b, "next"));
 }
+
+TEST(IoBus, DetachFreesTheRangeForAnotherBase)
+{
+    IoBus bus;
+    Recorder dev;
+    ASSERT_TRUE(bus.attach(0xc000, 0x40, dev, "BAR0"));
+    EXPECT_FALSE(bus.detach(0xc000, Recorder{}));  // not that device
+    ASSERT_TRUE(bus.detach(0xc000, dev));
+    EXPECT_EQ(bus.read(0xc000, 1), 0xffu);
+    EXPECT_TRUE(bus.attach(0xc040, 0x40, dev, "BAR0 moved"));
+    EXPECT_EQ(bus.read(0xc041, 1), 0x41u);
+}
