@@ -22,6 +22,9 @@ KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t
     m_panic = runtime("panic");
     m_text_poke = runtime("__text_poke");
     m_text_poke_early = runtime("text_poke_early");
+    m_init_module = runtime("do_init_module");
+    m_mount = runtime("__x64_sys_mount");
+    m_chroot = runtime("__x64_sys_chroot");
 }
 
 std::optional<uint64_t> KernelWatch::runtime(std::string_view name) const
@@ -47,6 +50,63 @@ void KernelWatch::arm()
         m_machine.watch(*m_text_poke, [this] { return on_text_poke(rsi, rcx); });
     if (m_text_poke_early)
         m_machine.watch(*m_text_poke_early, [this] { return on_text_poke(rdi, rdx); });
+    if (m_init_module)
+        m_machine.watch(*m_init_module, [this] { return on_init_module(); });
+    if (m_mount)
+        m_machine.watch(*m_mount, [this] { return on_mount(); });
+    if (m_chroot)
+        m_machine.watch(*m_chroot, [this] { return on_chroot(); });
+}
+
+std::string KernelWatch::read_string(uint64_t address, size_t max) const
+{
+    std::string out;
+    char c;
+    while (out.size() < max && m_machine.cpu().read_virtual(address + out.size(), &c, 1) && c)
+        out += c;
+    return out;
+}
+
+bool KernelWatch::on_init_module()
+{
+    // do_init_module(struct module *mod): the name follows `state` and the
+    // `list` head (include/linux/module.h: offset 24 on x86-64).
+    constexpr uint64_t module_name_offset = 24, module_name_length = 56;
+    uint64_t module = m_machine.cpu().state().gpr[rdi];
+    std::string name = read_string(module + module_name_offset, module_name_length);
+    m_machine.emit({.kind = EventKind::Note, .address = module, .text = "module " + name + " loaded"});
+    if (!m_machine.reached(Phase::Modules))
+        m_machine.enter_phase(Phase::Modules, *m_init_module);
+    return false;
+}
+
+bool KernelWatch::on_mount()
+{
+    // __x64_sys_mount(const struct pt_regs *regs): the user's arguments are
+    // in the saved registers (di = source, si = target, dx = type).
+    constexpr uint64_t pt_regs_dx = 96, pt_regs_si = 104, pt_regs_di = 112;
+    uint64_t regs = m_machine.cpu().state().gpr[rdi];
+    uint64_t source = 0, target = 0, type = 0;
+    auto& cpu = m_machine.cpu();
+    if (!cpu.read_virtual(regs + pt_regs_di, &source, 8) || !cpu.read_virtual(regs + pt_regs_si, &target, 8) ||
+        !cpu.read_virtual(regs + pt_regs_dx, &type, 8))
+        return false;
+    std::string source_name = source ? read_string(source, 256) : "";
+    if (source_name.rfind("/dev/", 0) != 0)
+        return false;  // proc, sysfs, a move: not a device
+    std::string target_name = target ? read_string(target, 256) : "";
+    std::string type_name = type ? read_string(type, 64) : "";
+    m_device_mounted = true;
+    m_machine.emit({.kind = EventKind::Note,
+                    .text = fmt::format("mount {} on {} ({})", source_name, target_name, type_name)});
+    return false;
+}
+
+bool KernelWatch::on_chroot()
+{
+    if (m_device_mounted && !m_machine.reached(Phase::Root))
+        m_machine.enter_phase(Phase::Root, *m_chroot);
+    return false;
 }
 
 bool KernelWatch::on_populate_rootfs()

@@ -5,6 +5,10 @@
 //
 //   kernel     start_kernel runs
 //   initramfs  do_populate_rootfs returns: the initrd is unpacked
+//   modules    do_init_module runs for the first module (each module is an
+//              event with its name, read from struct module)
+//   root       switch_root is done: chroot() after the real root was mounted
+//              (each mount of a device is an event: source, target, type)
 //   panic      panic() is entered: its message is read from its arguments,
 //              and the run ends at the first delay the panic path makes
 //              (the endless loop after the messages), not at a timeout
@@ -46,11 +50,17 @@ private:
     bool on_populate_rootfs();
     bool on_panic();
     bool on_text_poke(uint64_t address_reg_index, uint64_t length_reg_index);
+    bool on_init_module();
+    bool on_mount();
+    bool on_chroot();
+    std::string read_string(uint64_t address, size_t max) const;
 
     Machine& m_machine;
     const KernelSymbols& m_symbols;
     int64_t m_virtual_offset;
     std::optional<uint64_t> m_start_kernel, m_populate, m_panic, m_text_poke, m_text_poke_early;
+    std::optional<uint64_t> m_init_module, m_mount, m_chroot;
+    bool m_device_mounted = false;
     std::string m_panic_message;
     bool m_panicking = false;
 };
