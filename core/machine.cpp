@@ -142,6 +142,15 @@ void Machine::request_stop(RunEnd end, std::string reason)
     m_post_cv.notify_all();
 }
 
+void Machine::interrupt_from_signal()
+{
+    // Only atomics here: the reason is filled in by the run loop.
+    m_signalled.store(true);
+    m_cpu->request_stop();
+    if (m_in_fast_window)
+        m_cpu->abort();
+}
+
 void Machine::post(std::function<void()> work)
 {
     {
@@ -336,7 +345,7 @@ bool Machine::idle()
         service_timers();
         if (m_interrupts && m_interrupts->has_interrupt())
             return true;
-        if (m_stop_pending.load())
+        if (m_stop_pending.load() || m_signalled.load())
             return true;
         {
             std::unique_lock lock(m_post_mutex);
@@ -358,7 +367,10 @@ bool Machine::idle()
         std::unique_lock lock(m_post_mutex);
         if (!m_input_open)
             return false;
-        m_post_cv.wait(lock, [&] { return !m_posted.empty() || !m_input_open || m_stop_pending.load(); });
+        m_post_cv.wait_for(lock, std::chrono::milliseconds(100),
+                           [&] { return !m_posted.empty() || !m_input_open || m_stop_pending.load() || m_signalled.load(); });
+        if (m_signalled.load())
+            return true;
     }
 }
 
@@ -387,6 +399,8 @@ RunOutcome Machine::run(const RunLimits& limits)
 
     RunOutcome outcome{RunEnd::EmulatorError, "?"};
     for (;;) {
+        if (m_signalled.exchange(false))
+            request_stop(RunEnd::Interrupted, "interrupted by a signal (SIGINT or SIGTERM)");
         run_posted_work();
         service_timers();
         if (m_stop_pending.load()) {

@@ -42,6 +42,7 @@ enum class RunEnd {
     Panic,         // the kernel panicked
     CheckFailed,   // bootsim's own check of the guest (the handoff verification) failed
     ExpectMatched, // every --expect pattern appeared on the console
+    Interrupted,   // SIGINT or SIGTERM
 };
 
 // Emitted with EventKind::Interrupt: value = vector.
@@ -109,6 +110,10 @@ public:
 
     // Thread-safe; the run ends with `end` and `reason` at the next block boundary.
     void request_stop(RunEnd end, std::string reason);
+
+    // Async-signal-safe: ends the run (RunEnd::Interrupted) at the next
+    // block boundary; for SIGINT and SIGTERM handlers.
+    void interrupt_from_signal();
 
     // While the decompressor runs from its relocated copy, leave that copy
     // out of the block hook (twice the speed for an XZ payload). The cost:
@@ -202,7 +207,8 @@ private:
     std::vector<std::pair<uint64_t, uint64_t>> m_dma_written;  // guest-physical ranges since the last stop
     void invalidate_dma_writes();
     bool m_fast_decompression = true;
-    std::atomic<bool> m_in_fast_window{false};  // the decompressor's copy is out of the block hook
+    std::atomic<bool> m_in_fast_window{false};
+    std::atomic<bool> m_signalled{false};  // the decompressor's copy is out of the block hook
 };
 
 }  // namespace bootsim

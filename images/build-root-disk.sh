@@ -9,8 +9,9 @@
 #                 expected to fail (BOOTSIM-ROOT-WRITE-FAILED, not a crash)
 #   bootsim.dd    read 32 MiB of /dev/vda first and print dd's summary line
 #                 (throughput as the guest sees it)
-#   bootsim.hold  sleep forever after the sync instead of powering off, for
-#                 tests that stop the emulator themselves
+#   bootsim.hold  after the sync, keep reading the disk's last MiB once a
+#                 second (BOOTSIM-ROOT-IO-ERROR when that fails) instead of
+#                 powering off, for tests that stop the emulator themselves
 # No root privileges or loop mounts: mke2fs -d fills the file system from a
 # staging directory. Needs busybox-static and e2fsprogs. Cached: rebuilt only
 # when this script or busybox changed.
@@ -84,9 +85,19 @@ sync
 # (bootsim.hold) or powered off hard.
 mount -o remount,ro / 2>/dev/null
 echo "BOOTSIM-ROOT-SYNCED"
+# Read the file back from the disk, not from the page cache.
+echo 3 > /proc/sys/vm/drop_caches
+echo "BOOTSIM-ROOT-READBACK: $(head -n 1 /bootsim-wrote.txt 2>/dev/null)"
 
+# Held: keep reading the disk's last MiB, uncached, so that a disk taken
+# away under the guest (an image truncated by another program) shows up as
+# I/O errors.
 if has_opt bootsim.hold; then
-    while :; do sleep 3600; done
+    while :; do
+        echo 3 > /proc/sys/vm/drop_caches
+        dd if=/dev/vda of=/dev/null bs=1M skip=63 count=1 2>/dev/null || echo "BOOTSIM-ROOT-IO-ERROR"
+        sleep 1
+    done
 fi
 poweroff -f
 # Only reached if poweroff itself failed.

@@ -7,4 +7,7 @@ cd "$top"
 scripts/setup.sh
 images/fetch-kernels.sh
 images/build-initrd.sh
+images/build-module-initrd.sh generic
+images/build-module-initrd.sh cloud
+images/build-root-disk.sh
 scripts/build.sh build

@@ -14,7 +14,7 @@ packages=(
     zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
     libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcapstone-dev
     linux-libc-dev
-    busybox-static cpio gzip xz-utils e2fsprogs python3
+    busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3
     qemu-system-x86
     libsdl2-dev libimgui-dev libgl-dev xvfb xauth
 )

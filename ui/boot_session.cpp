@@ -36,7 +36,7 @@ Machine* g_running_machine = nullptr;
 void on_signal(int signo)
 {
     if (g_running_machine)
-        g_running_machine->cpu().request_stop();
+        g_running_machine->interrupt_from_signal();
     (void)signo;
 }
 
@@ -162,6 +162,9 @@ int run_headless(const Options& options)
         break;
     case RunEnd::Timeout:
         code = exit_timeout;
+        break;
+    case RunEnd::Interrupted:
+        code = exit_interrupted;
         break;
     case RunEnd::EmulatorError:
         code = exit_emulator_failure;

@@ -38,6 +38,7 @@ enum ExitCode : int {
     exit_bad_input = 2,
     exit_timeout = 3,
     exit_emulator_failure = 4,
+    exit_interrupted = 130,  // SIGINT/SIGTERM, as a shell reports 128 + SIGINT
 };
 
 // Parses argv. A help request returns an error of kind BadUsage whose

@@ -154,3 +154,16 @@ TEST_F(BadInput, InputFilesAreNeverChanged)
     EXPECT_EQ(after, image);
     EXPECT_EQ(std::filesystem::last_write_time(k), before);
 }
+
+TEST_F(BadInput, BadDiskImages)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    expect_rejected("--kernel " + k + " --disk /nonexistent/root.img", {"/nonexistent/root.img", "No such file"});
+    std::string empty = write("empty.img", {});
+    expect_rejected("--kernel " + k + " --disk " + empty, {empty, "empty"});
+    expect_rejected("--kernel " + k + " --disk " + m_dir.string(), {m_dir.string(), "directory"});
+    std::string odd = write("odd.img", std::vector<uint8_t>(1000, 0));
+    expect_rejected("--kernel " + k + " --disk " + odd, {odd, "1000 bytes"});
+    std::string good = write("good.img", std::vector<uint8_t>(4096, 0));
+    expect_rejected("--kernel " + k + " --disk " + good + ",sideways", {"sideways", "--disk"});
+}

@@ -27,7 +27,8 @@ public:
             dup2(out[1], STDERR_FILENO);
             close(in[1]);
             close(out[0]);
-            std::string command = std::string(BOOTSIM_BINARY) + " " + args;
+            // exec: signals sent to the child reach bootsim, not a shell.
+            std::string command = "exec " + std::string(BOOTSIM_BINARY) + " " + args;
             execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
             _exit(127);
         }

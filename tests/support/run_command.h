@@ -32,6 +32,22 @@ inline CommandResult run_bootsim(const std::string& args, const std::string& std
     return r;
 }
 
+// Runs any shell command, output merged.
+inline CommandResult run_command(const std::string& command)
+{
+    CommandResult r;
+    FILE* pipe = popen((command + " </dev/null").c_str(), "r");
+    if (!pipe)
+        return r;
+    std::array<char, 4096> buffer;
+    size_t n;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+        r.output.append(buffer.data(), n);
+    int status = pclose(pipe);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
 // Lines of output that bootsim printed as errors.
 inline std::string error_lines(const std::string& output)
 {
