@@ -5,7 +5,10 @@ Runs the two one after the other, alternating, in the same sitting, and
 prints the median wall time at which each console marker appeared, and the
 ratio bootsim / QEMU. Usage:
 
-    bench/boot_vs_qemu.py [--runs 3] [--kernels generic,cloud]
+    bench/boot_vs_qemu.py [--runs 3] [--kernels generic,cloud] [--two-stage]
+
+--two-stage boots the module initrd and the ext4 root disk (as a snapshot,
+so the image is not changed) and times the root's marker too.
 
 Needs the reference images (images/fetch-kernels.sh, images/build-initrd.sh),
 build/bootsim and qemu-system-x86_64.
@@ -23,6 +26,8 @@ MARKERS = [
     ("first kernel line", b"Linux version"),
     ("Run /init", b"Run /init"),
     ("/init marker", b"BOOTSIM-INIT-OK"),
+    ("modules loaded", b"BOOTSIM-MODULES-LOADED"),
+    ("root marker", b"BOOTSIM-ROOT-OK"),
 ]
 
 
@@ -57,6 +62,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kernels", default="generic,cloud")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--two-stage", action="store_true")
     args = parser.parse_args()
 
     initrd = os.path.join(IMAGES, "initrd-busybox.cpio.gz")
@@ -68,19 +74,26 @@ def main():
     print(f"host: {os.cpu_count()} cores; {args.runs} runs each, alternating; medians in seconds")
     for kernel in args.kernels.split(","):
         vmlinuz = os.path.join(IMAGES, kernel, "vmlinuz")
+        boot_initrd = os.path.join(IMAGES, kernel, "initrd-modules.cpio.gz") if args.two_stage else initrd
         commands = {
-            "bootsim": [bootsim, "--kernel", vmlinuz, "--initrd", initrd, "--headless",
+            "bootsim": [bootsim, "--kernel", vmlinuz, "--initrd", boot_initrd, "--headless",
                         "--timeout", str(args.timeout)],
-            "qemu": ["qemu-system-x86_64", "-accel", "tcg", "-m", "512M", "-kernel", vmlinuz, "-initrd", initrd,
+            "qemu": ["qemu-system-x86_64", "-accel", "tcg", "-m", "512M", "-kernel", vmlinuz, "-initrd", boot_initrd,
                      "-append", "console=ttyS0", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio"],
         }
+        if args.two_stage:
+            disk = os.path.join(IMAGES, "root.ext4")
+            commands["bootsim"] += ["--disk", disk + ",snapshot"]
+            commands["qemu"] += ["-drive", f"file={disk},if=virtio,format=raw,snapshot=on"]
         results = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, command in commands.items():
                 results[name].append(run(command, args.timeout))
         print(f"\n{kernel} kernel ({open(os.path.join(IMAGES, kernel, 'version')).read().strip()})")
         print(f"  {'marker':<18} {'bootsim':>8} {'qemu':>8} {'ratio':>6}")
-        for name in [m[0] for m in MARKERS] + ["exit"]:
+        wanted = [m[0] for m in MARKERS if (m[0] != "/init marker") == args.two_stage or m[0] in
+                  ("first kernel line", "Run /init")]
+        for name in wanted + ["exit"]:
             values = {}
             for tool in commands:
                 times = [r[name] for r in results[tool] if name in r]
