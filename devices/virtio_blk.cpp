@@ -293,42 +293,41 @@ VirtioBlk::Chain VirtioBlk::walk_chain(uint16_t head) const
     return chain;
 }
 
-bool VirtioBlk::gather(const std::vector<Segment>& segments, uint64_t skip, uint8_t* out, uint64_t length) const
+// Calls `copy(guest_address, offset_in_data, n)` for each piece of the
+// `length` bytes that start `skip` bytes into the segments' concatenation;
+// false if the segments are too short or a copy fails.
+template <typename Segments, typename Copy>
+static bool for_each_piece(const Segments& segments, uint64_t skip, uint64_t length, Copy copy)
 {
-    for (const Segment& segment : segments) {
-        if (length == 0)
+    uint64_t done = 0;
+    for (const auto& segment : segments) {
+        if (done == length)
             break;
         if (skip >= segment.length) {
             skip -= segment.length;
             continue;
         }
-        uint64_t n = std::min<uint64_t>(segment.length - skip, length);
-        if (!m_memory.read(segment.address + skip, out, n))
+        uint64_t n = std::min<uint64_t>(segment.length - skip, length - done);
+        if (!copy(segment.address + skip, done, n))
             return false;
-        out += n;
-        length -= n;
+        done += n;
         skip = 0;
     }
-    return length == 0;
+    return done == length;
+}
+
+bool VirtioBlk::gather(const std::vector<Segment>& segments, uint64_t skip, uint8_t* out, uint64_t length) const
+{
+    return for_each_piece(segments, skip, length, [&](uint64_t address, uint64_t offset, uint64_t n) {
+        return m_memory.read(address, out + offset, n);
+    });
 }
 
 bool VirtioBlk::scatter(const std::vector<Segment>& segments, uint64_t skip, const uint8_t* in, uint64_t length)
 {
-    for (const Segment& segment : segments) {
-        if (length == 0)
-            break;
-        if (skip >= segment.length) {
-            skip -= segment.length;
-            continue;
-        }
-        uint64_t n = std::min<uint64_t>(segment.length - skip, length);
-        if (!m_memory.write(segment.address + skip, in, n))
-            return false;
-        in += n;
-        length -= n;
-        skip = 0;
-    }
-    return length == 0;
+    return for_each_piece(segments, skip, length, [&](uint64_t address, uint64_t offset, uint64_t n) {
+        return m_memory.write(address, in + offset, n);
+    });
 }
 
 uint32_t VirtioBlk::process_request(uint16_t head)

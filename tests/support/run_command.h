@@ -13,25 +13,6 @@ struct CommandResult {
     std::string output;  // stdout and stderr together
 };
 
-// `args` is appended to the binary path; stderr is merged into stdout.
-inline CommandResult run_bootsim(const std::string& args, const std::string& stdin_text = "")
-{
-    std::string command = std::string(BOOTSIM_BINARY) + " " + args + " 2>&1";
-    if (stdin_text.empty())
-        command += " </dev/null";
-    CommandResult r;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (!pipe)
-        return r;
-    std::array<char, 4096> buffer;
-    size_t n;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-        r.output.append(buffer.data(), n);
-    int status = pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
-}
-
 // Runs any shell command, output merged.
 inline CommandResult run_command(const std::string& command)
 {
@@ -46,6 +27,12 @@ inline CommandResult run_command(const std::string& command)
     int status = pclose(pipe);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return r;
+}
+
+// Runs bootsim with `args` (stdin closed), stdout and stderr merged.
+inline CommandResult run_bootsim(const std::string& args)
+{
+    return run_command(std::string(BOOTSIM_BINARY) + " " + args + " 2>&1");
 }
 
 // Lines of output that bootsim printed as errors.
