@@ -426,12 +426,7 @@ void Cpu::handle_interrupt_hook(uint32_t intno)
 bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip)
 {
     PagingMode mode = paging_mode();
-    auto virt_read = [&](uint64_t va, void* out, size_t len) {
-        auto pa = translate(m_memory, mode, va);
-        // A read across a page boundary is not needed here: gates are 16-byte
-        // aligned, stack slots 8-byte aligned.
-        return pa && m_memory.read(*pa, out, len);
-    };
+    // Stack slots are 8-byte aligned: a write never crosses a page.
     auto virt_write64 = [&](uint64_t va, uint64_t value) {
         auto pa = translate(m_memory, mode, va);
         return pa && m_memory.write_value(*pa, value);
@@ -441,7 +436,7 @@ bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint
     if (uint32_t(vector) * 16 + 15 > idtr.limit)
         return false;
     uint8_t gate[16];
-    if (!virt_read(idtr.base + uint64_t(vector) * 16, gate, sizeof gate))
+    if (!read_virtual(idtr.base + uint64_t(vector) * 16, gate, sizeof gate))
         return false;
     uint64_t target = uint64_t(gate[0] | gate[1] << 8) | uint64_t(gate[6] | gate[7] << 8) << 16 |
                       uint64_t(gate[8] | gate[9] << 8 | gate[10] << 16 | uint32_t(gate[11]) << 24) << 32;
@@ -465,7 +460,7 @@ bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint
     if (ist || new_cpl < cpl) {
         SegmentState tr = read_mmr(m_uc, UC_X86_REG_TR);
         uint64_t slot = ist ? 0x24 + 8 * (ist - 1) : 0x4;
-        if (!virt_read(tr.base + slot, &new_rsp, 8))
+        if (!read_virtual(tr.base + slot, &new_rsp, 8))
             return false;
     }
     new_rsp &= ~uint64_t(0xf);

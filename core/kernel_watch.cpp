@@ -168,14 +168,8 @@ bool KernelWatch::on_text_poke(uint64_t address_reg, uint64_t length_reg)
 
 std::string KernelWatch::format_message(uint64_t format_address, const uint64_t* args, int nargs) const
 {
-    auto read_string = [&](uint64_t address) {
-        std::string out;
-        char c;
-        while (out.size() < 512 && m_machine.cpu().read_virtual(address + out.size(), &c, 1) && c)
-            out += c;
-        return out;
-    };
-    std::string format = read_string(format_address);
+    constexpr size_t max_string = 512;
+    std::string format = read_string(format_address, max_string);
     // printk formats may start with a KERN_<level> marker: "\001" + digit.
     if (format.size() >= 2 && format[0] == '\001')
         format.erase(0, 2);
@@ -201,7 +195,7 @@ std::string KernelWatch::format_message(uint64_t format_address, const uint64_t*
         uint64_t v = args[next++];
         bool is_long = format.substr(i, j - i).find('l') != std::string::npos;
         switch (format[j]) {
-        case 's': out += read_string(v); break;
+        case 's': out += read_string(v, max_string); break;
         case 'd':
         case 'i': out += std::to_string(is_long ? int64_t(v) : int64_t(int32_t(v))); break;
         case 'u': out += std::to_string(is_long ? v : uint64_t(uint32_t(v))); break;

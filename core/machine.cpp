@@ -241,14 +241,8 @@ bool Machine::on_block(uint64_t address)
 
 void Machine::on_exception(uint8_t vector, uint64_t rip, uint32_t error_code)
 {
-    ++m_exceptions;
     emit({.kind = EventKind::ExceptionDelivered, .phase = m_phase, .address = rip, .value = error_code,
           .text = std::to_string(vector)});
-}
-
-void Machine::on_syscall(uint64_t)
-{
-    ++m_syscalls;
 }
 
 uint32_t Machine::port_read(uint16_t port, unsigned width)
@@ -329,7 +323,6 @@ void Machine::deliver_interrupt()
         return;
     uint64_t rip = m_cpu->rip();
     if (m_cpu->interrupt(uint8_t(vector))) {
-        ++m_interrupts_delivered;
         emit({.kind = EventKind::Interrupt, .phase = m_phase, .address = rip, .value = uint64_t(vector)});
     } else {
         request_stop(RunEnd::TripleFault,

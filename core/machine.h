@@ -139,10 +139,6 @@ public:
     bool on_block(uint64_t address) override;
     void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) override;
     bool on_watch(uint64_t address) override;
-    void on_syscall(uint64_t number) override;
-
-    uint64_t interrupts_delivered() const { return m_interrupts_delivered; }
-    uint64_t syscalls() const { return m_syscalls; }
 
 private:
     Machine(EventSink& sink) : m_sink(sink) {}
@@ -176,9 +172,6 @@ private:
     std::mutex m_stop_mutex;  // guards m_stop_end and m_stop_reason
     RunEnd m_stop_end = RunEnd::StopRequested;
     std::string m_stop_reason;
-    uint64_t m_exceptions = 0;
-    uint64_t m_interrupts_delivered = 0;
-    uint64_t m_syscalls = 0;
 
     InterruptController* m_interrupts = nullptr;
     bool m_interrupt_waiting = false;  // pending, but the CPU had interrupts off
