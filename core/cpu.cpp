@@ -760,14 +760,9 @@ PagingMode Cpu::paging_mode() const
 
 CpuState Cpu::state() const
 {
-    static const int gpr_ids[16] = {
-        UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
-        UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-        UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
-    };
     CpuState s;
     for (int i = 0; i < 16; ++i)
-        s.gpr[i] = read_reg(m_uc, gpr_ids[i]);
+        s.gpr[i] = read_reg(m_uc, unicorn_gpr_ids[i]);
     s.rip = read_reg(m_uc, UC_X86_REG_RIP);
     s.rflags = read_reg(m_uc, UC_X86_REG_RFLAGS);
     s.cr0 = read_reg(m_uc, UC_X86_REG_CR0);

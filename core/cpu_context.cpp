@@ -36,6 +36,12 @@ ptrdiff_t find_markers(const uint8_t* blob, size_t size, uint64_t tag, int count
 }
 }  // namespace
 
+const int unicorn_gpr_ids[16] = {
+    UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
+    UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+    UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
+};
+
 Result<CpuContext*> CpuContext::locate(void* uc_ptr)
 {
     auto* uc = static_cast<uc_engine*>(uc_ptr);
@@ -44,14 +50,9 @@ Result<CpuContext*> CpuContext::locate(void* uc_ptr)
         return make_error(ErrorKind::Emulator, "Unicorn: cannot allocate a CPU context");
     size_t size = uc_context_size(uc);
 
-    static const int gpr_ids[16] = {
-        UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX, UC_X86_REG_RSP, UC_X86_REG_RBP,
-        UC_X86_REG_RSI, UC_X86_REG_RDI, UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
-        UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15,
-    };
     for (int i = 0; i < 16; ++i) {
         uint64_t v = marker(1, i);
-        uc_reg_write(uc, gpr_ids[i], &v);
+        uc_reg_write(uc, unicorn_gpr_ids[i], &v);
     }
     for (int i = 0; i < 8; ++i) {
         uint64_t v = marker(2, i);
@@ -64,7 +65,7 @@ Result<CpuContext*> CpuContext::locate(void* uc_ptr)
 
     uint64_t zero = 0;
     for (int i = 0; i < 16; ++i)
-        uc_reg_write(uc, gpr_ids[i], &zero);
+        uc_reg_write(uc, unicorn_gpr_ids[i], &zero);
     for (int i = 0; i < 8; ++i)
         uc_reg_write(uc, UC_X86_REG_DR0 + i, &zero);
 

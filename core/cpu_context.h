@@ -14,6 +14,10 @@
 
 namespace bootsim {
 
+// Unicorn's ids of rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15: the
+// hardware order, as in CpuState::gpr and QEMU's regs[].
+extern const int unicorn_gpr_ids[16];
+
 class CpuContext final {
 public:
     // Locates the fields; `uc` is the uc_engine*.
