@@ -653,6 +653,9 @@ void Cpu::hook_watch(void*, uint64_t address, uint32_t, void* self_ptr)
     }
     if (self->m_client.on_watch(address)) {
         self->m_resume_at_watch = address;
+        // This stop satisfies any stop requested meanwhile; left set, it
+        // would stop the next run before its first block.
+        self->m_stop_requested.store(false, std::memory_order_relaxed);
         // The translator synced RIP before this hook (gen_sync_pc), so a stop
         // here lands exactly on the watched instruction.
         self->m_stopped_by_us = true;
@@ -661,18 +664,18 @@ void Cpu::hook_watch(void*, uint64_t address, uint32_t, void* self_ptr)
     }
 }
 
-void Cpu::add_watch(uint64_t address)
+void Cpu::add_watch(uint64_t address, uint64_t length)
 {
-    if (m_watches.count(address))
+    if (m_watches.count(address) || length == 0)
         return;
     uc_hook h;
     if (uc_hook_add(engine(m_uc), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::hook_watch), this, address,
-                    address) != UC_ERR_OK)
+                    address + length - 1) != UC_ERR_OK)
         return;
     m_watches[address] = h;
     // A block already translated from there has no call to the hook.
     m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
-    uc_ctl_remove_cache(engine(m_uc), address, address + 1);
+    uc_ctl_remove_cache(engine(m_uc), address, address + length);
     repair_after_exit();  // the lookup's page walk may fault, as at an exit
 }
 

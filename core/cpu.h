@@ -67,6 +67,7 @@ public:
 
     // Thread-safe: stop at the next block boundary.
     void request_stop() { m_stop_requested.store(true, std::memory_order_relaxed); }
+    bool stop_requested() const { return m_stop_requested.load(std::memory_order_relaxed); }
 
     // Leaves the guest-virtual range [begin, end) out of the block hook, so
     // hot code there runs at full speed; nullopt puts it back. Code in the
@@ -97,7 +98,9 @@ public:
     // Calls CpuClient::on_watch just before the instruction at `address`
     // (a guest virtual address) runs. A code hook bounded to one address
     // costs nothing elsewhere.
-    void add_watch(uint64_t address);
+    // With `length`, every instruction starting in [address, address +
+    // length) is watched; remove_watch takes the same `address`.
+    void add_watch(uint64_t address, uint64_t length = 1);
     void remove_watch(uint64_t address);
 
     // From now on every guest store goes through a checked path, so that code

@@ -62,7 +62,30 @@ uint64_t Machine::wall_ns() const
 
 uint64_t Machine::now_ns() const
 {
-    return wall_ns() + m_skipped_ns;
+    uint64_t wall = wall_ns();
+    uint64_t since = m_frozen_since.load(std::memory_order_relaxed);
+    if (since != not_frozen)
+        wall = since;  // frozen: time stands still
+    return wall - m_frozen_ns.load(std::memory_order_relaxed) + m_skipped_ns;
+}
+
+void Machine::freeze_clock()
+{
+    if (m_frozen_since.load() == not_frozen)
+        m_frozen_since.store(wall_ns());
+}
+
+void Machine::thaw_clock()
+{
+    uint64_t since = m_frozen_since.load();
+    if (since == not_frozen)
+        return;
+    uint64_t frozen = wall_ns() - since;
+    m_frozen_ns.fetch_add(frozen);
+    m_frozen_since.store(not_frozen);
+    // The TSC is the host's plus an offset: take the frozen span back out
+    // (unsigned arithmetic: adding the two's complement subtracts).
+    m_cpu->advance_tsc(0 - tsc_ticks(frozen));
 }
 
 uint64_t Machine::tsc_ticks(uint64_t ns) const
@@ -100,7 +123,7 @@ void Machine::enter_phase(Phase phase, uint64_t address)
     m_reached[size_t(phase)] = true;
     // Consumers run first: at the handoff they may arm kernel watches.
     emit({.kind = EventKind::PhaseEntered, .phase = phase, .address = address});
-    if (m_stop_at && *m_stop_at == phase) {
+    if ((m_stop_at && *m_stop_at == phase) || m_stop_at_next_phase) {
         m_stop_for_phase = true;
         m_cpu->request_stop();  // entered from a watch, not a block: stop at the next block
     }
@@ -205,21 +228,65 @@ void Machine::watch(uint64_t address, WatchHandler handler)
 void Machine::unwatch(uint64_t address)
 {
     m_watches.erase(address);
-    m_cpu->remove_watch(address);
+    if (!m_breakpoints.count(address))
+        m_cpu->remove_watch(address);
+}
+
+void Machine::set_breakpoint(uint64_t address)
+{
+    m_breakpoints.insert(address);
+    m_cpu->add_watch(address);
+}
+
+void Machine::clear_breakpoint(uint64_t address)
+{
+    m_breakpoints.erase(address);
+    if (!m_watches.count(address))
+        m_cpu->remove_watch(address);
 }
 
 bool Machine::on_watch(uint64_t address)
 {
-    auto it = m_watches.find(address);
-    if (it == m_watches.end())
-        return false;
-    // Copy: the handler may unwatch itself.
-    WatchHandler handler = it->second;
-    return handler() || m_stop_pending.load(std::memory_order_relaxed);
+    // The step's watch covers the bytes after the instruction stepped.
+    if (m_step_from && address != *m_step_from)
+        return stop_for_step(address);
+    bool stop = false;
+    if (auto it = m_watches.find(address); it != m_watches.end()) {
+        // Copy: the handler may unwatch itself.
+        WatchHandler handler = it->second;
+        stop = handler();
+    }
+    if (m_breakpoints.count(address)) {
+        request_stop(RunEnd::Breakpoint, fmt::format("breakpoint at {:#x}", address));
+        stop = true;
+    }
+    return stop || m_stop_pending.load(std::memory_order_relaxed);
+}
+
+bool Machine::stop_for_step(uint64_t address)
+{
+    request_stop(RunEnd::Stepped, fmt::format("stepped to {:#x}", address));
+    return true;
+}
+
+RunOutcome Machine::step()
+{
+    uint64_t from = m_cpu->rip();
+    m_step_from = from;
+    m_step_left_origin = false;
+    // The next instruction either follows this one in the same block (an
+    // x86 instruction is at most 15 bytes: the code hook over the bytes
+    // after it catches it exactly) or starts a block (the block hook).
+    m_cpu->add_watch(from + 1, 15);
+    RunOutcome outcome = run({});
+    m_cpu->remove_watch(from + 1);
+    m_step_from.reset();
+    return outcome;
 }
 
 bool Machine::on_block(uint64_t address)
 {
+    ++m_blocks_executed;
     if (auto change = m_tracker->on_block(address)) {
         if (change->what == PhaseChange::What::DecompressorMoved) {
             emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address});
@@ -234,9 +301,19 @@ bool Machine::on_block(uint64_t address)
         else
             enter_phase(change->phase, change->address);
     }
-    if (m_interrupt_waiting && address != m_interrupt_refused_at && m_cpu->interrupt_flag())
-        return true;
-    return m_stop_for_phase || m_stop_pending.load(std::memory_order_relaxed);
+    bool stop = (m_interrupt_waiting && address != m_interrupt_refused_at && m_cpu->interrupt_flag()) ||
+                m_stop_for_phase || m_stop_pending.load(std::memory_order_relaxed);
+    if (m_step_from) {
+        if (address == *m_step_from && !m_step_left_origin) {
+            // The block starting at the instruction to step: it runs only if
+            // nothing else stops the CPU here first.
+            if (!stop && !m_cpu->stop_requested())
+                m_step_left_origin = true;
+        }
+        else if (!stop)
+            stop = stop_for_step(address);
+    }
+    return stop;
 }
 
 void Machine::on_exception(uint8_t vector, uint64_t rip, uint32_t error_code)
@@ -370,6 +447,7 @@ bool Machine::idle()
 RunOutcome Machine::run(const RunLimits& limits)
 {
     m_stop_at = limits.stop_at;
+    m_stop_at_next_phase = limits.stop_at_next_phase;
     if (m_stop_at && *m_stop_at == m_phase)
         return {RunEnd::StopPhase, fmt::format("reached phase {}", phase_name(m_phase))};
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ enum class RunEnd {
     CheckFailed,   // bootsim's own check of the guest (the handoff verification) failed
     ExpectMatched, // every --expect pattern appeared on the console
     Interrupted,   // SIGINT or SIGTERM
+    Breakpoint,    // a breakpoint (set_breakpoint) was reached
+    Stepped,       // step() ran its instruction
 };
 
 // Emitted with EventKind::Interrupt: value = vector.
@@ -53,7 +56,8 @@ struct RunOutcome {
 
 struct RunLimits {
     std::optional<Phase> stop_at;
-    double timeout_seconds = 0;  // 0: none
+    bool stop_at_next_phase = false;  // stop when any phase is entered
+    double timeout_seconds = 0;       // 0: none
 };
 
 class Machine final : public CpuClient, public Clock {
@@ -107,6 +111,27 @@ public:
     Status load(const BootPlan& plan);
 
     RunOutcome run(const RunLimits& limits);
+
+    // Runs one guest instruction and stops before the next one (RunEnd::Stepped).
+    // An interrupt pending and accepted first makes the "next instruction"
+    // the first of its handler, as on a real CPU with a debugger attached.
+    RunOutcome step();
+
+    // A debugger's breakpoint: the run ends (RunEnd::Breakpoint) just before
+    // the instruction at the guest-virtual `address` runs. Independent of
+    // watch(), which may watch the same address. Not from inside a hook.
+    void set_breakpoint(uint64_t address);
+    void clear_breakpoint(uint64_t address);
+
+    // Freezes guest time (the clock and the TSC) while nothing runs, so a
+    // guest paused in a debugger does not see the pause as time passed.
+    // Call on the CPU thread, between runs.
+    void freeze_clock();
+    void thaw_clock();
+
+    // Translated blocks entered under the block hook so far: the visualizer's
+    // measure of execution speed. Read on the CPU thread.
+    uint64_t blocks_executed() const { return m_blocks_executed; }
 
     // Thread-safe; the run ends with `end` and `reason` at the next block boundary.
     void request_stop(RunEnd end, std::string reason);
@@ -163,6 +188,7 @@ private:
     Phase m_phase = Phase::Loaded;
     std::array<bool, all_phases.size()> m_reached{};
     std::optional<Phase> m_stop_at;
+    bool m_stop_at_next_phase = false;
     bool m_stop_for_phase = false;
 
     std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
@@ -195,6 +221,17 @@ private:
     double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond
 
     std::map<uint64_t, WatchHandler> m_watches;
+    std::set<uint64_t> m_breakpoints;
+    // step(): where it started, and whether the CPU has left that spot.
+    std::optional<uint64_t> m_step_from;
+    bool m_step_left_origin = false;
+    bool stop_for_step(uint64_t address);
+    uint64_t m_blocks_executed = 0;
+    // Host time the guest clock did not count (freeze_clock); atomics
+    // because the ticker thread reads the clock too.
+    std::atomic<uint64_t> m_frozen_ns{0};
+    static constexpr uint64_t not_frozen = ~0ull;
+    std::atomic<uint64_t> m_frozen_since{not_frozen};  // wall_ns() at freeze_clock()
     bool m_code_patching_watched = false;
     uint64_t m_direct_map_variable = 0;
     std::vector<std::pair<uint64_t, uint64_t>> m_dma_written;  // guest-physical ranges since the last stop

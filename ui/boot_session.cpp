@@ -4,15 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "board/pc_board.h"
-#include "core/machine.h"
-#include "loader/boot_plan.h"
-#include "loader/bzimage.h"
 #include "ui/console_input.h"
-#include "ui/console_log.h"
-#include "ui/expect_matcher.h"
-#include "ui/handoff_verifier.h"
-#include "ui/run_report.h"
+#include "ui/prepared_boot.h"
 
 namespace bootsim {
 
@@ -44,95 +37,21 @@ void on_signal(int signo)
 
 int run_headless(const Options& options)
 {
-    auto kernel = load_bzimage(options.kernel);
-    if (!kernel)
-        return fail(kernel.error());
-
-    std::optional<std::vector<uint8_t>> initrd;
-    if (!options.initrd.empty()) {
-        auto bytes = read_file(options.initrd, "initrd");
-        if (!bytes)
-            return fail(bytes.error());
-        initrd = std::move(*bytes);
-    }
-
-    auto mem = parse_mem_size(options.mem);
-    if (!mem)
-        return fail(mem.error());
-
-    // Disks are opened (and checked) before anything runs.
-    std::vector<std::unique_ptr<DiskImage>> disks;
-    for (const std::string& spec : options.disks) {
-        std::string path = spec;
-        DiskMode mode = DiskMode::ReadWrite;
-        if (auto comma = spec.rfind(','); comma != std::string::npos) {
-            std::string flag = spec.substr(comma + 1);
-            path = spec.substr(0, comma);
-            if (flag == "ro")
-                mode = DiskMode::ReadOnly;
-            else if (flag == "snapshot")
-                mode = DiskMode::Snapshot;
-            else
-                return fail(make_error(ErrorKind::BadUsage,
-                                       "--disk {}: unknown option \"{}\" (expected FILE, FILE,ro or FILE,snapshot)",
-                                       spec, flag));
-        }
-        auto disk = DiskImage::open(path, mode);
-        if (!disk)
-            return fail(disk.error());
-        disks.push_back(std::make_unique<DiskImage>(std::move(*disk)));
-    }
-
-    BootConfig config;
-    config.kernel_path = options.kernel;
-    config.initrd_path = options.initrd;
-    if (options.append)
-        config.cmdline = *options.append;
-    config.mem_size = *mem;
-    auto plan = make_boot_plan(*kernel, initrd ? &*initrd : nullptr, config);
-    if (!plan)
-        return fail(plan.error());
-
-    ConsoleLog console;
-    RunReport report;
-    EventFanout events;
-    events.add(console);
-    if (!options.report.empty())
-        events.add(report);
-
-    auto machine_result = Machine::create(plan->mem_size, events);
-    if (!machine_result)
-        return fail(machine_result.error());
-    Machine& machine = **machine_result;
-
-    auto matcher_result = ExpectMatcher::create(machine, options.expect);
-    if (!matcher_result)
-        return fail(matcher_result.error());
-    std::unique_ptr<ExpectMatcher> matcher(*matcher_result);
-    events.add(*matcher);
-
-    HandoffVerifier verifier(machine, *kernel, options.corrupt_output_offset, options.system_map,
-                             options.strict_code_tracking);
-    events.add(verifier);
-
-    BoardConfig board_config{plan->mem_size, options.rtc_epoch, {}};
-    for (auto& disk : disks)
-        board_config.disks.push_back(disk.get());
-    PcBoard board(machine, board_config);
-    ConsoleInput input(machine, [&board](std::string bytes) { board.type_on_console(bytes); });
-
-    console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {} payload ({:.1f} MiB -> {:.1f} MiB), {}",
-                             options.kernel, kernel->header.version >> 8, kernel->header.version & 0xff,
-                             compression_name(kernel->compression), double(kernel->payload().size()) / (1 << 20),
-                             double(kernel->decompressed_size) / (1 << 20), Cpu::version_string()));
-    console.line(fmt::format("command line: \"{}\", RAM {} MiB", plan->cmdline, plan->mem_size >> 20));
-    if (auto status = machine.load(*plan); !status)
-        return fail(status.error());
+    auto prepared = PreparedBoot::create(options);
+    if (!prepared)
+        return fail(prepared.error());
+    PreparedBoot& boot = **prepared;
+    Machine& machine = boot.machine();
+    ConsoleLog& console = boot.console();
+    RunReport& report = boot.report();
+    ExpectMatcher* matcher = &boot.matcher();
+    HandoffVerifier& verifier = boot.verifier();
+    ConsoleInput input(machine, [&boot](std::string bytes) { boot.board().type_on_console(bytes); });
 
     g_running_machine = &machine;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    RunOutcome outcome = machine.run({options.stop_at, options.timeout_seconds});
+    RunOutcome outcome = machine.run({.stop_at = options.stop_at, .timeout_seconds = options.timeout_seconds});
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_running_machine = nullptr;
@@ -143,6 +62,8 @@ int run_headless(const Options& options)
     case RunEnd::StopPhase:
     case RunEnd::ExpectMatched:
     case RunEnd::StopRequested:
+    case RunEnd::Breakpoint:
+    case RunEnd::Stepped:
         code = exit_success;
         break;
     case RunEnd::Halted:

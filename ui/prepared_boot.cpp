@@ -1,0 +1,107 @@
+#include "ui/prepared_boot.h"
+
+#include <fmt/format.h>
+
+namespace bootsim {
+
+Result<std::vector<std::unique_ptr<DiskImage>>> open_disks(const std::vector<std::string>& specs)
+{
+    std::vector<std::unique_ptr<DiskImage>> disks;
+    for (const std::string& spec : specs) {
+        std::string path = spec;
+        DiskMode mode = DiskMode::ReadWrite;
+        if (auto comma = spec.rfind(','); comma != std::string::npos) {
+            std::string flag = spec.substr(comma + 1);
+            path = spec.substr(0, comma);
+            if (flag == "ro")
+                mode = DiskMode::ReadOnly;
+            else if (flag == "snapshot")
+                mode = DiskMode::Snapshot;
+            else
+                return make_error(ErrorKind::BadUsage,
+                                  "--disk {}: unknown option \"{}\" (expected FILE, FILE,ro or FILE,snapshot)", spec,
+                                  flag);
+        }
+        auto disk = DiskImage::open(path, mode);
+        if (!disk)
+            return disk.error();
+        disks.push_back(std::make_unique<DiskImage>(std::move(*disk)));
+    }
+    return disks;
+}
+
+PreparedBoot::~PreparedBoot() = default;
+
+Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& options, EventSink* extra)
+{
+    auto kernel = load_bzimage(options.kernel);
+    if (!kernel)
+        return kernel.error();
+    std::unique_ptr<PreparedBoot> boot(new PreparedBoot(options, std::move(*kernel)));
+
+    std::optional<std::vector<uint8_t>> initrd;
+    if (!options.initrd.empty()) {
+        auto bytes = read_file(options.initrd, "initrd");
+        if (!bytes)
+            return bytes.error();
+        initrd = std::move(*bytes);
+    }
+    auto mem = parse_mem_size(options.mem);
+    if (!mem)
+        return mem.error();
+    // Disks are opened (and checked) before anything runs.
+    auto disks = open_disks(options.disks);
+    if (!disks)
+        return disks.error();
+    boot->m_disks = std::move(*disks);
+
+    BootConfig config;
+    config.kernel_path = options.kernel;
+    config.initrd_path = options.initrd;
+    if (options.append)
+        config.cmdline = *options.append;
+    config.mem_size = *mem;
+    auto plan = make_boot_plan(boot->m_kernel, initrd ? &*initrd : nullptr, config);
+    if (!plan)
+        return plan.error();
+    boot->m_plan = std::move(*plan);
+
+    boot->m_events.add(boot->m_console);
+    if (!options.report.empty())
+        boot->m_events.add(boot->m_report);
+    auto machine = Machine::create(boot->m_plan.mem_size, boot->m_events);
+    if (!machine)
+        return machine.error();
+    boot->m_machine = std::move(*machine);
+    Machine& m = *boot->m_machine;
+
+    auto matcher = ExpectMatcher::create(m, options.expect);
+    if (!matcher)
+        return matcher.error();
+    boot->m_matcher.reset(*matcher);
+    boot->m_events.add(*boot->m_matcher);
+
+    boot->m_verifier = std::make_unique<HandoffVerifier>(m, boot->m_kernel, options.corrupt_output_offset,
+                                                         options.system_map, options.strict_code_tracking);
+    boot->m_events.add(*boot->m_verifier);
+    if (extra)
+        boot->m_events.add(*extra);
+
+    BoardConfig board_config{boot->m_plan.mem_size, options.rtc_epoch, {}};
+    for (auto& disk : boot->m_disks)
+        board_config.disks.push_back(disk.get());
+    boot->m_board = std::make_unique<PcBoard>(m, board_config);
+
+    const BzImage& k = boot->m_kernel;
+    boot->m_console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {} payload ({:.1f} MiB -> {:.1f} MiB), {}",
+                                     options.kernel, k.header.version >> 8, k.header.version & 0xff,
+                                     compression_name(k.compression), double(k.payload().size()) / (1 << 20),
+                                     double(k.decompressed_size) / (1 << 20), Cpu::version_string()));
+    boot->m_console.line(fmt::format("command line: \"{}\", RAM {} MiB", boot->m_plan.cmdline,
+                                     boot->m_plan.mem_size >> 20));
+    if (auto status = m.load(boot->m_plan); !status)
+        return status.error();
+    return boot;
+}
+
+}  // namespace bootsim

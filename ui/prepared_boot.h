@@ -1,0 +1,65 @@
+#pragma once
+// Everything one boot needs, built from the command line and checked before
+// anything runs: the kernel, the initrd, the disks, the BootPlan, the
+// machine with its board, and the consumers of its events. The headless run
+// and the visualizer build their boots here, so both run the same machine.
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "board/pc_board.h"
+#include "core/boot_event.h"
+#include "core/machine.h"
+#include "core/result.h"
+#include "devices/disk_image.h"
+#include "loader/boot_plan.h"
+#include "loader/bzimage.h"
+#include "ui/console_log.h"
+#include "ui/expect_matcher.h"
+#include "ui/handoff_verifier.h"
+#include "ui/options.h"
+#include "ui/run_report.h"
+
+namespace bootsim {
+
+class PreparedBoot final {
+public:
+    // Reads and checks every input, builds the plan and the machine, and
+    // loads the plan into guest RAM. `extra` (the GUI's model) receives the
+    // machine's events after the console, the report and the checks.
+    static Result<std::unique_ptr<PreparedBoot>> create(const Options& options, EventSink* extra = nullptr);
+    ~PreparedBoot();
+
+    const Options& options() const { return m_options; }
+    const BzImage& kernel() const { return m_kernel; }
+    const BootPlan& plan() const { return m_plan; }
+    Machine& machine() { return *m_machine; }
+    PcBoard& board() { return *m_board; }
+    ConsoleLog& console() { return m_console; }
+    RunReport& report() { return m_report; }
+    ExpectMatcher& matcher() { return *m_matcher; }
+    HandoffVerifier& verifier() { return *m_verifier; }
+
+private:
+    explicit PreparedBoot(Options options, BzImage kernel) : m_options(std::move(options)), m_kernel(std::move(kernel)) {}
+
+    Options m_options;
+    BzImage m_kernel;
+    std::vector<std::unique_ptr<DiskImage>> m_disks;
+    BootPlan m_plan;
+    ConsoleLog m_console;
+    RunReport m_report;
+    EventFanout m_events;
+    // Declared in the order they are built; destroyed the other way round
+    // (the board and the checks hold references to the machine).
+    std::unique_ptr<Machine> m_machine;
+    std::unique_ptr<ExpectMatcher> m_matcher;
+    std::unique_ptr<HandoffVerifier> m_verifier;
+    std::unique_ptr<PcBoard> m_board;
+};
+
+// Opens each --disk FILE[,ro|,snapshot].
+Result<std::vector<std::unique_ptr<DiskImage>>> open_disks(const std::vector<std::string>& specs);
+
+}  // namespace bootsim
