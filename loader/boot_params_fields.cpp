@@ -43,6 +43,7 @@ struct boot_params load(std::span<const uint8_t> bytes)
 }
 
 std::string hex(uint64_t v) { return fmt::format("{:#x}", v); }
+std::string dec(uint64_t v) { return fmt::format("{}", v); }
 
 // "16 MiB" for exact multiples, "30.4 MiB" otherwise, "512 B" under 1 KiB.
 std::string human_size(uint64_t bytes)
@@ -174,6 +175,14 @@ std::string subarch_meaning(uint32_t subarch)
     return subarch < names.size() ? names[subarch] : "unknown subarchitecture";
 }
 
+// min_alignment is a log2; a shift of 64 or more would be undefined.
+std::string min_alignment_meaning(uint8_t log2)
+{
+    if (log2 >= 64)
+        return "invalid: log2 over 63";
+    return "least alignment accepted: " + human_size(uint64_t(1) << log2);
+}
+
 uint64_t combine(uint32_t ext_high, uint32_t low) { return uint64_t(ext_high) << 32 | low; }
 
 // The high half is named when set, so a reader can see a 64-bit value came
@@ -185,11 +194,11 @@ std::string split_meaning(const std::string& what, const char* ext_name, uint32_
 
 void header_identity(const struct setup_header& h, std::vector<BootField>& rows)
 {
-    rows.push_back({"hdr.setup_sects", fmt::format("{}", h.setup_sects), setup_sects_meaning(h.setup_sects)});
+    rows.push_back({"hdr.setup_sects", dec(h.setup_sects), setup_sects_meaning(h.setup_sects)});
     rows.push_back({"hdr.root_flags", hex(h.root_flags),
                     h.root_flags ? "mount root read-only" : "mount root read-write"});
     rows.push_back({"hdr.syssize", hex(h.syssize),
-                    fmt::format("{} of protected-mode code (16-byte paragraphs)", human_size(uint64_t(h.syssize) * 16))});
+                    human_size(uint64_t(h.syssize) * 16) + " of protected-mode code (16-byte paragraphs)"});
     rows.push_back({"hdr.boot_flag", hex(h.boot_flag),
                     h.boot_flag == boot_flag_value ? "boot sector signature" : "missing 0xaa55 signature"});
     rows.push_back({"hdr.jump", hex(h.jump), jump_meaning(h.jump)});
@@ -206,12 +215,13 @@ void header_loader_fields(const struct boot_params& bp, std::vector<BootField>& 
     rows.push_back({"hdr.code32_start", hex(h.code32_start), "32-bit entry: where the protected-mode code runs"});
     uint64_t ramdisk = combine(bp.ext_ramdisk_image, h.ramdisk_image);
     rows.push_back({"hdr.ramdisk_image", hex(ramdisk),
-                    ramdisk ? split_meaning("initrd address", "ext_ramdisk_image", bp.ext_ramdisk_image) : "no initrd"});
+                    ramdisk ? split_meaning("initrd address", "ext_ramdisk_image", bp.ext_ramdisk_image)
+                            : "no initrd"});
     rows.push_back({"hdr.ramdisk_size", hex_size(combine(bp.ext_ramdisk_size, h.ramdisk_size)),
                     split_meaning("initrd size", "ext_ramdisk_size", bp.ext_ramdisk_size)});
     rows.push_back({"hdr.heap_end_ptr", hex(h.heap_end_ptr), "end of the setup heap, from setup start, minus 0x200"});
-    rows.push_back({"hdr.ext_loader_ver", fmt::format("{}", h.ext_loader_ver), "loader version, high bits (type 0xE)"});
-    rows.push_back({"hdr.ext_loader_type", fmt::format("{}", h.ext_loader_type), "loader id minus 0x10 (type 0xE)"});
+    rows.push_back({"hdr.ext_loader_ver", dec(h.ext_loader_ver), "loader version, high bits (type 0xE)"});
+    rows.push_back({"hdr.ext_loader_type", dec(h.ext_loader_type), "loader id minus 0x10 (type 0xE)"});
     uint64_t cmdline = combine(bp.ext_cmd_line_ptr, h.cmd_line_ptr);
     rows.push_back({"hdr.cmd_line_ptr", hex(cmdline),
                     cmdline ? split_meaning("command line address", "ext_cmd_line_ptr", bp.ext_cmd_line_ptr)
@@ -222,15 +232,13 @@ void header_placement(const struct setup_header& h, std::vector<BootField>& rows
 {
     rows.push_back({"hdr.initrd_addr_max", hex(h.initrd_addr_max), "highest address the initrd may occupy"});
     rows.push_back({"hdr.kernel_alignment", hex_size(h.kernel_alignment), "alignment a relocated kernel needs"});
-    rows.push_back({"hdr.relocatable_kernel", fmt::format("{}", h.relocatable_kernel),
+    rows.push_back({"hdr.relocatable_kernel", dec(h.relocatable_kernel),
                     h.relocatable_kernel ? "relocatable: may load at any aligned address"
                                          : "not relocatable: load at pref_address"});
-    rows.push_back({"hdr.min_alignment", fmt::format("{}", h.min_alignment),
-                    h.min_alignment < 64 ? fmt::format("least alignment accepted: {}", human_size(uint64_t(1) << h.min_alignment))
-                                         : "invalid: log2 over 63"});
+    rows.push_back({"hdr.min_alignment", dec(h.min_alignment), min_alignment_meaning(h.min_alignment)});
     rows.push_back({"hdr.xloadflags", hex(h.xloadflags), flag_names(h.xloadflags, xloadflag_names)});
-    rows.push_back({"hdr.cmdline_size", fmt::format("{}", h.cmdline_size), "longest command line, bytes without the NUL"});
-    rows.push_back({"hdr.hardware_subarch", fmt::format("{}", h.hardware_subarch), subarch_meaning(h.hardware_subarch)});
+    rows.push_back({"hdr.cmdline_size", dec(h.cmdline_size), "longest command line, bytes without the NUL"});
+    rows.push_back({"hdr.hardware_subarch", dec(h.hardware_subarch), subarch_meaning(h.hardware_subarch)});
 }
 
 void header_payload(const struct setup_header& h, std::vector<BootField>& rows)
@@ -244,7 +252,8 @@ void header_payload(const struct setup_header& h, std::vector<BootField>& rows)
     rows.push_back({"hdr.handover_offset", hex(h.handover_offset),
                     h.handover_offset ? "EFI handover entry, from the protected-mode code" : "no EFI handover entry"});
     rows.push_back({"hdr.kernel_info_offset", hex(h.kernel_info_offset),
-                    h.kernel_info_offset ? "kernel_info, from the protected-mode code" : "no kernel_info (before 2.15)"});
+                    h.kernel_info_offset ? "kernel_info, from the protected-mode code"
+                                         : "no kernel_info (before 2.15)"});
 }
 
 std::string video_type_meaning(uint8_t type)
@@ -277,8 +286,8 @@ std::string vid_mode_meaning(uint16_t mode)
 void screen_rows(const struct screen_info& s, std::vector<BootField>& rows)
 {
     rows.push_back({"screen_info.orig_video_mode", hex(s.orig_video_mode), "BIOS video mode at boot"});
-    rows.push_back({"screen_info.orig_video_cols", fmt::format("{}", s.orig_video_cols), "text columns"});
-    rows.push_back({"screen_info.orig_video_lines", fmt::format("{}", s.orig_video_lines), "text lines"});
+    rows.push_back({"screen_info.orig_video_cols", dec(s.orig_video_cols), "text columns"});
+    rows.push_back({"screen_info.orig_video_lines", dec(s.orig_video_lines), "text lines"});
     rows.push_back({"screen_info.orig_video_isVGA", hex(s.orig_video_isVGA), video_type_meaning(s.orig_video_isVGA)});
 }
 
@@ -326,13 +335,14 @@ std::vector<BootField> decode_boot_params(std::span<const uint8_t> boot_params)
 {
     const struct boot_params bp = load(boot_params);
     std::vector<BootField> rows;
-    rows.push_back({"e820_entries", fmt::format("{}", bp.e820_entries), e820_count_meaning(bp.e820_entries)});
+    rows.push_back({"e820_entries", dec(bp.e820_entries), e820_count_meaning(bp.e820_entries)});
     screen_rows(bp.screen_info, rows);
     rows.push_back({"acpi_rsdp_addr", hex(bp.acpi_rsdp_addr),
-                    bp.acpi_rsdp_addr ? "ACPI RSDP, given by the loader" : "not given: the kernel searches for the RSDP"});
+                    bp.acpi_rsdp_addr ? "ACPI RSDP, given by the loader"
+                                      : "not given: the kernel searches for the RSDP"});
     rows.push_back({"ext_cmd_line_ptr", hex(bp.ext_cmd_line_ptr), "high 32 bits of the command line address"});
     rows.push_back({"hdr.vid_mode", hex(bp.hdr.vid_mode), vid_mode_meaning(bp.hdr.vid_mode)});
-    rows.push_back({"alt_mem_k", fmt::format("{}", bp.alt_mem_k),
+    rows.push_back({"alt_mem_k", dec(bp.alt_mem_k),
                     fmt::format("KiB of memory above 1 MiB ({})", human_size(uint64_t(bp.alt_mem_k) * 1024))});
     // header.S sets the sentinel to 0xff; a loader that copies only hdr into
     // a zeroed page leaves 0, so nonzero means it copied too much.

@@ -37,6 +37,14 @@ const KernelSymbols* HandoffVerifier::symbols() const
     return host->symbols ? &*host->symbols : nullptr;
 }
 
+const KernelImage* HandoffVerifier::host_image() const
+{
+    if (!m_host.valid() || m_host.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        return nullptr;
+    const auto& host = m_host.get();
+    return host->image ? &*host->image : nullptr;
+}
+
 void HandoffVerifier::on_event(const BootEvent& event)
 {
     if (event.kind != EventKind::PhaseEntered || event.phase != Phase::Handoff)

@@ -35,6 +35,8 @@ public:
     const std::optional<std::string>& unavailable() const { return m_unavailable; }
     const KernelWatch* kernel_watch() const { return m_watch.get(); }
     const KernelSymbols* symbols() const;
+    // The payload as the host decompressed and laid it out; null until ready.
+    const KernelImage* host_image() const;
 
 private:
     void arm_kernel_watch(int64_t virtual_offset);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "ui/boot_session.h"
+#include "ui/gui/visualizer.h"
 #include "ui/options.h"
 
 int main(int argc, char** argv)
@@ -19,13 +20,12 @@ int main(int argc, char** argv)
         return exit_success;
     }
     Options options = *parsed->options;
+    if (!options.screenshot.empty())
+        return gui::run_visualizer(options);
     if (!options.headless) {
-        const char* display = getenv("DISPLAY");
-        const char* wayland = getenv("WAYLAND_DISPLAY");
-        if ((!display || !*display) && (!wayland || !*wayland))
-            fmt::print(stderr, "bootsim: no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless\n");
-        else
-            fmt::print(stderr, "bootsim: this build has no visualizer yet: running headless\n");
+        if (gui::display_available())
+            return gui::run_visualizer(options);
+        fmt::print(stderr, "bootsim: no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless\n");
     }
     return run_headless(options);
 }

@@ -32,6 +32,10 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_flag("--strict-code-tracking", o.strict_code_tracking,
                  "check every guest store for changed code (slower); by default the kernel's own code patching "
                  "functions are watched");
+    std::string screenshot_at;
+    app.add_option("--screenshot", o.screenshot,
+                   "render the visualizer off-screen (no display needed) at --screenshot-at and write it to FILE.png");
+    app.add_option("--screenshot-at", screenshot_at, "the phase to take the --screenshot at (default: handoff)");
     std::string rtc;
     app.add_option("--rtc", rtc,
                    "the RTC's time at start, as seconds since 1970 (UTC) or YYYY-MM-DDTHH:MM:SS; default: the host's");
@@ -59,6 +63,18 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
                               "--stop-at: unknown phase \"{}\" (expected one of loaded, setup, decompress, handoff, "
                               "kernel, initramfs, init, modules, root, halt)",
                               stop_at);
+    }
+    if (!screenshot_at.empty() && o.screenshot.empty())
+        return make_error(ErrorKind::BadUsage, "--screenshot-at needs --screenshot FILE.png");
+    if (!o.screenshot.empty()) {
+        o.screenshot_at = parse_phase(screenshot_at.empty() ? "handoff" : screenshot_at);
+        if (!o.screenshot_at)
+            return make_error(ErrorKind::BadUsage,
+                              "--screenshot-at: unknown phase \"{}\" (expected one of loaded, setup, decompress, "
+                              "handoff, kernel, initramfs, init, modules, root, halt)",
+                              screenshot_at);
+        if (o.headless)
+            return make_error(ErrorKind::BadUsage, "--screenshot renders the visualizer: it cannot be combined with --headless");
     }
     if (o.timeout_seconds < 0)
         return make_error(ErrorKind::BadUsage, "--timeout: expected a positive number of seconds, found {}",

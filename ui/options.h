@@ -24,7 +24,9 @@ struct Options {
     std::optional<int64_t> rtc_epoch;
     std::vector<std::string> disks;     // --disk FILE[,ro|,snapshot]
     std::string system_map;             // a System.map instead of the kernel's own kallsyms
-    bool strict_code_tracking = false;  // check every guest store for code changes   // the RTC's time at start (seconds since 1970, UTC)
+    bool strict_code_tracking = false;  // check every guest store for code changes
+    std::string screenshot;             // --screenshot FILE.png: render the visualizer off-screen
+    std::optional<Phase> screenshot_at; // set with screenshot
     // Testing aid: flip one byte of the guest's decompressed kernel (at this
     // offset from its start) just before the handoff check, to show the
     // check catches it.

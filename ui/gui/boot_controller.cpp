@@ -1,0 +1,276 @@
+#include "ui/gui/boot_controller.h"
+
+#include <fmt/format.h>
+
+#include "core/page_walk.h"
+#include "ui/gui/disassembler.h"
+
+namespace bootsim::gui {
+
+bool run_can_continue(RunEnd end)
+{
+    switch (end) {
+    case RunEnd::StopPhase:
+    case RunEnd::StopRequested:
+    case RunEnd::ExpectMatched:
+    case RunEnd::Breakpoint:
+    case RunEnd::Stepped:
+    case RunEnd::Timeout:
+        return true;
+    default:
+        return false;
+    }
+}
+
+BootController::BootController(Options options) : m_options(std::move(options))
+{
+    m_worker = std::thread([this] { worker_main(); });
+}
+
+BootController::~BootController()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_quit = true;
+        m_queue.clear();
+    }
+    m_cv.notify_all();
+    pause();
+    m_worker.join();
+}
+
+void BootController::send(Command command)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_queue.push_back(command);
+    }
+    m_cv.notify_all();
+}
+
+void BootController::pause()
+{
+    std::lock_guard lock(m_mutex);
+    if (m_session && m_session->boot)
+        m_session->boot->machine().request_stop(RunEnd::StopRequested, "paused");
+}
+
+void BootController::type(std::string bytes)
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_session || !m_session->boot)
+        return;
+    PreparedBoot* boot = m_session->boot.get();
+    boot->machine().post([boot, bytes = std::move(bytes)] { boot->board().type_on_console(bytes); });
+}
+
+void BootController::refresh()
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_session || !m_session->boot || m_snapshot.state != RunState::Running || m_refresh_pending.exchange(true))
+        return;
+    m_session->boot->machine().post([this] { capture(); });
+}
+
+MachineSnapshot BootController::snapshot() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_snapshot;
+}
+
+std::shared_ptr<Session> BootController::session() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_session;
+}
+
+bool BootController::busy() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_executing || !m_queue.empty();
+}
+
+void BootController::worker_main()
+{
+    build();
+    for (;;) {
+        Command command;
+        {
+            std::unique_lock lock(m_mutex);
+            m_cv.wait(lock, [this] { return m_quit || !m_queue.empty(); });
+            if (m_quit)
+                break;
+            command = m_queue.front();
+            m_queue.pop_front();
+            m_executing = true;
+        }
+        execute(command);
+        std::lock_guard lock(m_mutex);
+        m_executing = false;
+    }
+    // The machine goes with the thread that ran it.
+    std::lock_guard lock(m_mutex);
+    m_session.reset();
+}
+
+void BootController::build()
+{
+    auto session = std::make_shared<Session>();
+    auto boot = PreparedBoot::create(m_options, &session->model);
+    unsigned generation;
+    {
+        std::lock_guard lock(m_mutex);
+        generation = m_session ? m_snapshot.generation + 1 : m_snapshot.generation;
+        m_session.reset();
+    }
+    if (!boot) {
+        publish(RunState::Failed, boot.error().message);
+        return;
+    }
+    session->boot = std::move(*boot);
+    Machine& machine = session->boot->machine();
+    // A GUI pauses anywhere, the decompressor included; and an idle guest
+    // waits for typing rather than ending the run.
+    machine.set_fast_decompression(false);
+    machine.set_input_open(true);
+    machine.freeze_clock();
+    {
+        std::lock_guard lock(m_mutex);
+        m_session = session;
+        m_snapshot = {};
+        m_snapshot.generation = generation;
+    }
+    m_refresh_pending = false;
+    publish(RunState::Paused, "loaded: ready to run");
+}
+
+void BootController::execute(const Command& command)
+{
+    if (command.kind == CommandKind::Restart) {
+        build();
+        return;
+    }
+    RunState state;
+    {
+        std::lock_guard lock(m_mutex);
+        state = m_snapshot.state;
+    }
+    if (state != RunState::Paused || !session())
+        return;  // ended or failed: only a restart helps
+    publish(RunState::Running, "running");
+    Machine& machine = m_session->boot->machine();
+    machine.thaw_clock();
+    RunOutcome outcome{RunEnd::StopRequested, ""};
+    switch (command.kind) {
+    case CommandKind::Run:
+        outcome = run({.stop_at = std::nullopt, .timeout_seconds = command.timeout_seconds});
+        break;
+    case CommandKind::Step:
+        outcome = machine.step();
+        break;
+    case CommandKind::StepOver:
+        outcome = step_over();
+        break;
+    case CommandKind::RunToNextPhase:
+        outcome = run({.stop_at = std::nullopt, .stop_at_next_phase = true, .timeout_seconds = command.timeout_seconds});
+        break;
+    case CommandKind::RunToPhase:
+        outcome = run({.stop_at = command.phase, .timeout_seconds = command.timeout_seconds});
+        break;
+    case CommandKind::RunToAddress:
+        machine.set_breakpoint(command.address);
+        outcome = run({.stop_at = std::nullopt, .timeout_seconds = command.timeout_seconds});
+        machine.clear_breakpoint(command.address);
+        break;
+    case CommandKind::Restart:
+        break;
+    }
+    machine.freeze_clock();
+    finish(outcome);
+}
+
+RunOutcome BootController::run(const RunLimits& limits)
+{
+    return m_session->boot->machine().run(limits);
+}
+
+RunOutcome BootController::step_over()
+{
+    Machine& machine = m_session->boot->machine();
+    CpuState cpu = machine.cpu().state();
+    uint8_t code[16] = {};
+    size_t got = sizeof code;
+    while (got && !machine.cpu().read_virtual(cpu.rip, code, got))
+        --got;
+    auto insns = disassemble({code, got}, cpu.rip, code_bits(cpu), 1);
+    if (insns.empty() || !insns[0].is_call)
+        return machine.step();
+    // Run to the instruction after the call, in this frame: a recursive
+    // call reaching the same address deeper down (a lower RSP) goes on.
+    uint64_t after = cpu.rip + insns[0].length;
+    uint64_t rsp = cpu.gpr[4];
+    machine.set_breakpoint(after);
+    RunOutcome outcome;
+    for (;;) {
+        outcome = machine.run({});
+        if (outcome.end != RunEnd::Breakpoint || machine.cpu().state().gpr[4] >= rsp)
+            break;
+    }
+    machine.clear_breakpoint(after);
+    if (outcome.end == RunEnd::Breakpoint)
+        outcome = {RunEnd::Stepped, fmt::format("stepped over the call to {:#x}", after)};
+    return outcome;
+}
+
+void BootController::finish(const RunOutcome& outcome)
+{
+    capture();
+    publish(run_can_continue(outcome.end) ? RunState::Paused : RunState::Ended, outcome.reason);
+}
+
+void BootController::publish(RunState state, std::string status)
+{
+    std::lock_guard lock(m_mutex);
+    m_snapshot.state = state;
+    m_snapshot.status = std::move(status);
+    ++m_snapshot.sequence;
+}
+
+void BootController::capture()
+{
+    std::shared_ptr<Session> session = this->session();
+    if (!session || !session->boot)
+        return;
+    PreparedBoot& boot = *session->boot;
+    Machine& machine = boot.machine();
+    MachineSnapshot s;
+    s.have_cpu = true;
+    s.cpu = machine.cpu().state();
+    s.phase = machine.phase();
+    uint64_t linear = s.cpu.long_mode() ? s.cpu.rip : s.cpu.cs.base + s.cpu.rip;
+    s.rip_physical = translate(machine.memory(), machine.cpu().paging_mode(), linear);
+    s.code.resize(96);
+    size_t got = s.code.size();
+    while (got && !machine.cpu().read_virtual(s.cpu.rip, s.code.data(), got))
+        got = got > 16 ? got - 16 : got - 1;
+    s.code.resize(got);
+    s.code_address = s.cpu.rip;
+    s.blocks_executed = machine.blocks_executed();
+    s.wall_ns = machine.wall_ns();
+    s.virtual_ns = machine.now_ns();
+    s.irq_counts = boot.board().irq_counts();
+    if (boot.verifier().result()) {
+        s.handoff = *boot.verifier().result();
+        if (const KernelImage* image = boot.verifier().host_image())
+            s.kernel_segments = image->segments;
+    }
+    std::lock_guard lock(m_mutex);
+    s.sequence = m_snapshot.sequence + 1;
+    s.generation = m_snapshot.generation;
+    s.state = m_snapshot.state;
+    s.status = m_snapshot.status;
+    m_snapshot = std::move(s);
+    m_refresh_pending = false;
+}
+
+}  // namespace bootsim::gui

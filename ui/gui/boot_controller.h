@@ -1,0 +1,82 @@
+#pragma once
+// Runs the boot on its own thread for the visualizer. The GUI sends
+// commands (run, pause, step, run to a phase or an address, restart) and
+// reads snapshots; it never touches the CPU. Guest RAM it may read directly
+// (the boot() it holds keeps the machine alive), as DESIGN.md says.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "ui/gui/boot_model.h"
+#include "ui/gui/machine_snapshot.h"
+#include "ui/options.h"
+#include "ui/prepared_boot.h"
+
+namespace bootsim::gui {
+
+enum class CommandKind { Run, Step, StepOver, RunToNextPhase, RunToPhase, RunToAddress, Restart };
+
+struct Command {
+    CommandKind kind = CommandKind::Run;
+    Phase phase = Phase::Handoff;  // RunToPhase
+    uint64_t address = 0;          // RunToAddress
+    double timeout_seconds = 0;    // for run commands; 0: none
+};
+
+// One boot: the record of its events outlives the machine that feeds it.
+struct Session {
+    BootModel model;
+    std::unique_ptr<PreparedBoot> boot;
+};
+
+class BootController final {
+public:
+    explicit BootController(Options options);
+    ~BootController();
+
+    // Queued for the machine's thread, in order.
+    void send(Command command);
+    // Stops a run at the next block boundary; nothing if none runs.
+    void pause();
+    // Keys typed into the console pane, for the guest's serial port.
+    void type(std::string bytes);
+    // While a run goes on, asks the machine's thread for a fresh snapshot
+    // (at most one outstanding).
+    void refresh();
+
+    MachineSnapshot snapshot() const;
+    // The current boot (null before it is built or when building failed).
+    std::shared_ptr<Session> session() const;
+    bool busy() const;  // a command is queued or running
+
+private:
+    void worker_main();
+    void build();
+    void execute(const Command& command);
+    RunOutcome run(const RunLimits& limits);
+    RunOutcome step_over();
+    void finish(const RunOutcome& outcome);
+    void publish(RunState state, std::string status);
+    void capture();  // on the machine's thread
+
+    Options m_options;
+    mutable std::mutex m_mutex;  // guards everything below but the atomics
+    std::condition_variable m_cv;
+    std::deque<Command> m_queue;
+    bool m_quit = false;
+    bool m_executing = false;
+    std::shared_ptr<Session> m_session;
+    MachineSnapshot m_snapshot;
+    std::atomic<bool> m_refresh_pending{false};
+    std::thread m_worker;
+};
+
+// Whether a run that ended this way can go on.
+bool run_can_continue(RunEnd end);
+
+}  // namespace bootsim::gui

@@ -1,0 +1,84 @@
+// Run, pause, step, step over, run to the next phase, to a named phase, to
+// an address, restart; and the one-line status.
+#include <cstdlib>
+
+#include <imgui.h>
+#include <fmt/format.h>
+
+#include "ui/gui/gui_state.h"
+
+namespace bootsim::gui {
+
+namespace {
+const char* state_name(RunState state)
+{
+    switch (state) {
+    case RunState::Paused: return "paused";
+    case RunState::Running: return "running";
+    case RunState::Ended: return "ended";
+    case RunState::Failed: return "failed";
+    }
+    return "?";
+}
+}  // namespace
+
+void draw_controls(GuiState& s)
+{
+    place_window(s, s.layout.controls);
+    ImGui::Begin("bootsim", nullptr, ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoTitleBar);
+    bool paused = s.snap.state == RunState::Paused;
+    bool running = s.snap.state == RunState::Running;
+    BootController& c = s.controller;
+
+    ImGui::BeginDisabled(!paused);
+    if (ImGui::Button("Run"))
+        c.send({CommandKind::Run});
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!running);
+    if (ImGui::Button("Pause"))
+        c.pause();
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!paused);
+    if (ImGui::Button("Step"))
+        c.send({CommandKind::Step});
+    ImGui::SameLine();
+    if (ImGui::Button("Step over"))
+        c.send({CommandKind::StepOver});
+    ImGui::SameLine();
+    if (ImGui::Button("Next phase"))
+        c.send({CommandKind::RunToNextPhase});
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(110);
+    static const char* names[] = {"loaded", "setup", "decompress", "handoff", "kernel",
+                                  "initramfs", "init", "modules", "root", "halt"};
+    ImGui::Combo("##phase", &s.phase_choice, names, IM_ARRAYSIZE(names));
+    ImGui::SameLine();
+    if (ImGui::Button("Run to phase"))
+        c.send({CommandKind::RunToPhase, all_phases[size_t(s.phase_choice)]});
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(160);
+    ImGui::InputTextWithHint("##address", "0xffffffff81000000", s.address_text, sizeof s.address_text,
+                             ImGuiInputTextFlags_CharsHexadecimal);
+    ImGui::SameLine();
+    if (ImGui::Button("Run to address") && s.address_text[0]) {
+        Command command{CommandKind::RunToAddress};
+        command.address = std::strtoull(s.address_text, nullptr, 16);
+        c.send(command);
+    }
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    if (ImGui::Button("Restart")) {
+        c.pause();
+        c.send({CommandKind::Restart});
+    }
+
+    ImGui::Text("%s", fmt::format("[{}] phase {} | {} | guest {:.3f} s, host {:.3f} s", state_name(s.snap.state),
+                                  phase_name(s.snap.phase), s.snap.status, double(s.snap.virtual_ns) / 1e9,
+                                  double(s.snap.wall_ns) / 1e9)
+                          .c_str());
+    ImGui::End();
+}
+
+}  // namespace bootsim::gui

@@ -1,0 +1,136 @@
+// The boot protocol as the loader spoke it (setup header, boot_params, the
+// e820 map, the command line), the initrd's files as the kernel will unpack
+// them, and the devices' traffic.
+#include <imgui.h>
+#include <fmt/format.h>
+
+#include "loader/boot_params_fields.h"
+#include "ui/gui/gui_state.h"
+
+namespace bootsim::gui {
+
+namespace {
+
+void field_table(const char* id, const std::vector<BootField>& fields)
+{
+    if (!ImGui::BeginTable(id, 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable))
+        return;
+    ImGui::TableSetupColumn("field");
+    ImGui::TableSetupColumn("value");
+    ImGui::TableSetupColumn("meaning");
+    ImGui::TableHeadersRow();
+    for (const BootField& f : fields) {
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(f.name.c_str());
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(f.value.c_str());
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(f.meaning.c_str());
+    }
+    ImGui::EndTable();
+}
+
+void protocol_tab(GuiState& s)
+{
+    const BootPlan& plan = s.session->boot->plan();
+    ImGui::TextWrapped("%s", fmt::format("command line ({} bytes at {:#x}): {}", plan.cmdline.size(),
+                                         plan.find(RegionRole::Cmdline) ? plan.find(RegionRole::Cmdline)->guest_address : 0,
+                                         plan.cmdline)
+                                 .c_str());
+    if (ImGui::CollapsingHeader("e820 map", ImGuiTreeNodeFlags_DefaultOpen)) {
+        for (const E820Row& e : decode_e820(s.zero_page))
+            ImGui::Text("%s", fmt::format("{:#014x}-{:#014x}  {}", e.address, e.address + e.size - 1, e.type_name).c_str());
+    }
+    if (ImGui::CollapsingHeader("setup header", ImGuiTreeNodeFlags_DefaultOpen))
+        field_table("hdr", decode_setup_header(s.zero_page));
+    if (ImGui::CollapsingHeader("boot_params"))
+        field_table("bp", decode_boot_params(s.zero_page));
+}
+
+void initrd_tab(GuiState& s)
+{
+    if (!s.initrd) {
+        ImGui::TextDisabled("no initrd");
+        return;
+    }
+    ImGui::Text("%s", fmt::format("{} archive(s), {} entries", s.initrd->archives.size(), s.initrd->total_files()).c_str());
+    int n = 0;
+    for (const InitrdArchive& a : s.initrd->archives) {
+        std::string title = fmt::format("archive {} at offset {:#x}: {}, {} bytes, {} entries##{}", n, a.offset, a.format,
+                                        a.compressed_size, a.files.size(), n);
+        ++n;
+        if (!ImGui::CollapsingHeader(title.c_str(), size_t(n) == s.initrd->archives.size() ? ImGuiTreeNodeFlags_DefaultOpen : 0))
+            continue;
+        if (!a.error.empty())
+            ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "%s", a.error.c_str());
+        ImGuiListClipper clipper;
+        clipper.Begin(int(a.files.size()));
+        while (clipper.Step())
+            for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
+                const InitrdFile& f = a.files[size_t(i)];
+                char type = (f.mode & 0170000) == 0040000 ? 'd' : (f.mode & 0170000) == 0120000 ? 'l' : '-';
+                std::string line = fmt::format("{}{:04o} {:>10}  {}", type, f.mode & 07777, f.size, f.path);
+                if (!f.link_target.empty())
+                    line += " -> " + f.link_target;
+                ImGui::TextUnformatted(line.c_str());
+            }
+    }
+}
+
+void devices_tab(GuiState& s)
+{
+    static const char* names[16] = {"timer (PIT)", "keyboard (i8042)", "cascade", "COM2", "COM1", "virtio-blk 3",
+                                    "floppy", "LPT1", "RTC (CMOS)", "virtio-blk 2", "virtio-blk 1", "virtio-blk 0",
+                                    "mouse (i8042)", "FPU", "IDE 0", "IDE 1"};
+    ImGui::Text("%s", fmt::format("timer ticks (IRQ 0): {}", s.snap.irq_counts[0]).c_str());
+    ImGui::Text("%s", fmt::format("disk requests: {} ({:.1f} MiB, {} failed)", s.record.disk_requests,
+                                  double(s.record.disk_bytes) / (1 << 20), s.record.disk_errors)
+                          .c_str());
+    ImGui::Text("%s", fmt::format("exceptions delivered: {}", s.record.exceptions).c_str());
+    if (ImGui::BeginTable("irqs", 3, ImGuiTableFlags_RowBg)) {
+        ImGui::TableSetupColumn("IRQ");
+        ImGui::TableSetupColumn("device");
+        ImGui::TableSetupColumn("raised");
+        ImGui::TableHeadersRow();
+        for (int i = 0; i < 16; ++i) {
+            ImGui::TableNextColumn();
+            ImGui::Text("%d", i);
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(names[i]);
+            ImGui::TableNextColumn();
+            ImGui::Text("%llu", static_cast<unsigned long long>(s.snap.irq_counts[size_t(i)]));
+        }
+        ImGui::EndTable();
+    }
+}
+
+}  // namespace
+
+void draw_inspector(GuiState& s)
+{
+    place_window(s, s.layout.inspector);
+    ImGui::Begin("Boot protocol and devices");
+    if (!s.session || !s.session->boot) {
+        ImGui::TextWrapped("%s", s.snap.status.c_str());
+        ImGui::End();
+        return;
+    }
+    if (ImGui::BeginTabBar("tabs")) {
+        if (ImGui::BeginTabItem("Boot protocol")) {
+            protocol_tab(s);
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Initrd files")) {
+            initrd_tab(s);
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Devices")) {
+            devices_tab(s);
+            ImGui::EndTabItem();
+        }
+        ImGui::EndTabBar();
+    }
+    ImGui::End();
+}
+
+}  // namespace bootsim::gui

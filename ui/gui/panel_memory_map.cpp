@@ -1,0 +1,147 @@
+// Guest RAM to scale: the BootPlan's regions and what the boot adds, with
+// pages written (white) and executed (pink) recently on top. The wheel
+// zooms around the pointer; right-click resets.
+#include <algorithm>
+
+#include <GL/gl.h>
+#include <imgui.h>
+#include <fmt/format.h>
+
+#include "ui/gui/gui_state.h"
+#include "ui/gui/memory_map_model.h"
+
+namespace bootsim::gui {
+
+namespace {
+
+std::string size_text(uint64_t bytes)
+{
+    if (bytes >= (1u << 20))
+        return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20));
+    if (bytes >= 1024)
+        return fmt::format("{:.1f} KiB", double(bytes) / 1024);
+    return fmt::format("{} B", bytes);
+}
+
+// The regions as the boot stands: the plan's, the decompressor's moved
+// copy, the decompressed kernel's segments after the handoff.
+std::vector<MapRegion> current_regions(const GuiState& s, const BootPlan& plan)
+{
+    std::vector<MapRegion> regions = plan_regions(plan);
+    // do_populate_rootfs() frees the initrd's pages as it returns, which is
+    // what marks the initramfs phase (unless retain_initrd is given).
+    const Region* initrd = plan.find(RegionRole::Initrd);
+    if (initrd && s.snap.phase >= Phase::Initramfs && plan.cmdline.find("retain_initrd") == std::string::npos) {
+        for (MapRegion& r : regions)
+            if (r.begin == initrd->guest_address && r.colour == colour::initrd) {
+                r.colour = colour::initrd_freed;
+                r.label += " (freed by the kernel)";
+            }
+    }
+    if (s.record.decompressor_moved_to && s.snap.phase <= Phase::Handoff) {
+        // It runs from the end of the buffer; the copy reaches to the end of
+        // the buffer (boot.rst: init_size covers it).
+        uint64_t begin = s.record.decompressor_moved_to & ~0xfffull;
+        uint64_t end = plan.load_address + plan.init_size;
+        if (begin < end)
+            regions.push_back({"decompressor (moved copy)", colour::decompressor_copy, begin, end});
+    }
+    if (s.snap.handoff && !s.snap.kernel_segments.empty()) {
+        int n = 0;
+        for (const LoadSegment& seg : s.snap.kernel_segments) {
+            uint64_t begin = s.snap.handoff->output_address + seg.offset;
+            regions.push_back({fmt::format("kernel segment {} (decompressed)", n++), colour::kernel_output, begin,
+                               begin + seg.mem_size});
+        }
+    }
+    return regions;
+}
+
+}  // namespace
+
+void draw_memory_map(GuiState& s, unsigned texture)
+{
+    place_window(s, s.layout.memory_map);
+    ImGui::Begin("Physical memory map", nullptr, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
+    if (!s.session || !s.session->boot || !s.grid) {
+        ImGui::TextUnformatted("no boot");
+        ImGui::End();
+        return;
+    }
+    const BootPlan& plan = s.session->boot->plan();
+    MemoryGrid& grid = *s.grid;
+    ImGui::Text("%s", fmt::format("{:#x}..{:#x} ({}), {} per cell, {} MiB RAM", grid.base(), grid.end(),
+                                  size_text(grid.end() - grid.base()), size_text(grid.bytes_per_cell()),
+                                  plan.mem_size >> 20)
+                          .c_str());
+
+    std::vector<MapRegion> regions = current_regions(s, plan);
+    CellOptions cells;
+    // While the decompressor works, paint what it has written so far.
+    if (s.snap.phase >= Phase::Decompress && s.snap.phase <= Phase::Handoff) {
+        cells.fill_output = true;
+        cells.fill_begin = plan.load_address;
+        cells.fill_end = s.record.decompressor_moved_to ? s.record.decompressor_moved_to & ~0xfffull
+                                                         : plan.load_address + plan.init_size;
+    }
+    std::vector<uint32_t> pixels = compose_cells(grid, regions, s.activity.get(), cells);
+    glBindTexture(GL_TEXTURE_2D, texture);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, grid.columns(), grid.rows(), 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
+
+    const Rect& r = s.layout.map_image;
+    ImGui::SetCursorScreenPos(ImVec2(r.x, r.y));
+    ImGui::Image(ImTextureID(intptr_t(texture)), ImVec2(r.w, r.h));
+    ImDrawList* draw = ImGui::GetWindowDrawList();
+    float cell = ScreenLayout::cell_pixels;
+
+    // Zoom with the wheel, around the address under the pointer.
+    ImVec2 mouse = ImGui::GetIO().MousePos;
+    if (ImGui::IsItemHovered()) {
+        int col = int((mouse.x - r.x) / cell), row = int((mouse.y - r.y) / cell);
+        uint64_t at = grid.address_of(int64_t(row) * grid.columns() + col);
+        ImGui::SetTooltip("%s", fmt::format("{:#x}", at).c_str());
+        float wheel = ImGui::GetIO().MouseWheel;
+        if (wheel != 0)
+            grid = grid.zoomed(at, wheel > 0 ? 2.0 : 0.5, plan.mem_size);
+        if (ImGui::IsMouseClicked(ImGuiMouseButton_Right))
+            grid = MemoryGrid(0, plan.mem_size, grid.columns(), grid.rows());
+    }
+
+    // Labels on the regions big enough to carry one, and a legend beside.
+    for (const MapRegion& region : regions) {
+        auto runs = grid.runs_of(region.begin, region.end);
+        if (runs.empty() || region.colour == colour::hole)
+            continue;
+        const MemoryGrid::Run& first = runs.front();
+        ImVec2 at(r.x + float(first.first_column) * cell + 2, r.y + float(first.row) * cell + 1);
+        if (runs.size() >= 4 || (runs.size() >= 1 && (first.last_column - first.first_column) * cell > 120))
+            draw->AddText(at, IM_COL32(255, 255, 255, 230), region.label.c_str());
+    }
+    ImGui::SetCursorScreenPos(ImVec2(r.x + r.w + 10, r.y));
+    ImGui::BeginGroup();
+    for (const MapRegion& region : regions) {
+        if (region.colour == colour::hole)
+            continue;
+        ImVec2 p = ImGui::GetCursorScreenPos();
+        draw->AddRectFilled(p, ImVec2(p.x + 10, p.y + 10), region.colour.abgr());
+        ImGui::Dummy(ImVec2(12, 10));
+        ImGui::SameLine();
+        ImGui::Text("%s", region.label.c_str());
+        ImGui::TextDisabled("  %s", fmt::format("{:#x} +{}", region.begin, size_text(region.end - region.begin)).c_str());
+    }
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    draw->AddRectFilled(p, ImVec2(p.x + 10, p.y + 10), colour::written.abgr());
+    ImGui::Dummy(ImVec2(12, 10));
+    ImGui::SameLine();
+    ImGui::TextUnformatted("written recently");
+    p = ImGui::GetCursorScreenPos();
+    draw->AddRectFilled(p, ImVec2(p.x + 10, p.y + 10), colour::executed.abgr());
+    ImGui::Dummy(ImVec2(12, 10));
+    ImGui::SameLine();
+    ImGui::TextUnformatted("executing (RIP)");
+    ImGui::EndGroup();
+    ImGui::End();
+}
+
+}  // namespace bootsim::gui
