@@ -43,6 +43,8 @@ struct GuiState {
     std::unique_ptr<PageActivity> activity;
     std::optional<MemoryGrid> grid;
     bool decompress_epoch_marked = false;
+    double heat_pending = 0;            // seconds of decay not applied yet
+    double map_drawn_at = -1;           // the map texture is redrawn 20 times a second
     RateMeter block_rate, decompress_rate;
     double instructions_per_block = 0;  // sampled from the blocks RIP was seen at
     // The registers of the snapshot before the current one, for the

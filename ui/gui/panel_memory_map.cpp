@@ -84,10 +84,16 @@ void draw_memory_map(GuiState& s, unsigned texture)
         cells.fill_end = s.record.decompressor_moved_to ? s.record.decompressor_moved_to & ~0xfffull
                                                          : plan.load_address + plan.init_size;
     }
-    std::vector<uint32_t> pixels = compose_cells(grid, regions, s.activity.get(), cells);
-    glBindTexture(GL_TEXTURE_2D, texture);
-    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, grid.columns(), grid.rows(), 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
+    // The cells change at the pace of the sampling: 20 redraws a second
+    // are plenty, and leave the CPU to the guest.
+    if (s.now - s.map_drawn_at >= 0.05 || s.now < s.map_drawn_at) {
+        std::vector<uint32_t> pixels = compose_cells(grid, regions, s.activity.get(), cells);
+        glBindTexture(GL_TEXTURE_2D, texture);
+        glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, grid.columns(), grid.rows(), 0, GL_RGBA, GL_UNSIGNED_BYTE,
+                     pixels.data());
+        s.map_drawn_at = s.now;
+    }
 
     const Rect& r = s.layout.map_image;
     ImGui::SetCursorScreenPos(ImVec2(r.x, r.y));
@@ -103,9 +109,9 @@ void draw_memory_map(GuiState& s, unsigned texture)
         ImGui::SetTooltip("%s", fmt::format("{:#x}", at).c_str());
         float wheel = ImGui::GetIO().MouseWheel;
         if (wheel != 0)
-            grid = grid.zoomed(at, wheel > 0 ? 2.0 : 0.5, plan.mem_size);
+            grid = grid.zoomed(at, wheel > 0 ? 2.0 : 0.5, plan.mem_size), s.map_drawn_at = -1;
         if (ImGui::IsMouseClicked(ImGuiMouseButton_Right))
-            grid = MemoryGrid(0, plan.mem_size, grid.columns(), grid.rows());
+            grid = MemoryGrid(0, plan.mem_size, grid.columns(), grid.rows()), s.map_drawn_at = -1;
     }
 
     // Labels on the regions big enough to carry one, and a legend beside.

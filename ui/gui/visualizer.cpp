@@ -22,7 +22,7 @@ namespace {
 
 constexpr int default_width = 1600, default_height = 1000;
 constexpr double refresh_interval = 0.05;   // snapshots while running: 20 a second
-constexpr double sweep_seconds = 0.5;       // all of RAM hashed twice a second
+constexpr double sweep_seconds = 1.0;       // all of RAM hashed once a second
 constexpr double heat_half_life = 0.6;
 constexpr double screenshot_settle = 1.0;   // let the heat of the last writes fade a little
 
@@ -86,7 +86,12 @@ void update(GuiState& s, double frame_seconds, double fps)
                               ? uint64_t(double(s.activity->pages()) / (sweep_seconds * std::max(fps, 10.0))) + 1
                               : s.activity->pages() + 1;
         s.activity->sample_writes(s.session->boot->machine().memory().bytes(), budget);
-        s.activity->decay(frame_seconds);
+        // Heat fades smoothly enough at 20 steps a second.
+        s.heat_pending += frame_seconds;
+        if (s.heat_pending >= 0.05) {
+            s.activity->decay(s.heat_pending);
+            s.heat_pending = 0;
+        }
         if (s.snap.rip_physical)
             s.activity->mark_executed(*s.snap.rip_physical);
         if (!s.decompress_epoch_marked && s.snap.phase >= Phase::Decompress) {
