@@ -12,12 +12,14 @@ std::vector<MapRegion> plan_regions(const BootPlan& plan)
     // Everything the e820 map does not call RAM is a hole.
     uint64_t cursor = 0;
     for (const E820Entry& e : plan.e820) {
+        if (e.address > cursor)
+            regions.push_back({"hole", colour::hole, cursor, e.address});
         if (e.type != E820Type::Ram)
             regions.push_back({"reserved (e820)", colour::hole, e.address, e.address + e.size});
-        else if (e.address > cursor)
-            regions.push_back({"hole", colour::hole, cursor, e.address});
         cursor = std::max(cursor, e.address + e.size);
     }
+    // Past the top of RAM (the grid's last cells may reach there).
+    regions.push_back({"beyond RAM", colour::hole, std::max(cursor, plan.mem_size), ~0ull});
     std::vector<const Region*> ordered;
     for (const Region& r : plan.regions)
         ordered.push_back(&r);

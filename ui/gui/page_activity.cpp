@@ -32,9 +32,15 @@ uint64_t PageActivity::hash_page(const uint8_t* bytes)
             b[l] += a[l];
         }
     }
-    uint64_t h = 0;
-    for (int l = 0; l < lanes; ++l)
-        h = (h ^ a[l]) * 0x9e3779b97f4a7c15ull ^ b[l];
+    // Mix the lanes in order (which lane holds a sum matters), folding high
+    // bits down after each multiply so that no bit is lost off the top.
+    uint64_t h = 0x6a09e667f3bcc908ull;
+    for (int l = 0; l < lanes; ++l) {
+        h = (h ^ a[l]) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
+        h = (h ^ b[l]) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
     return h;
 }
 
@@ -70,10 +76,11 @@ void PageActivity::decay(double seconds)
     if (seconds <= 0)
         return;
     float factor = float(std::exp2(-seconds / m_half_life));
+    // Below 1% the colour no longer shows: drop to zero.
     for (float& h : m_write)
-        h = h < 0.01f ? 0.0f : h * factor;
+        h = h * factor < 0.01f ? 0.0f : h * factor;
     for (float& h : m_exec)
-        h = h < 0.01f ? 0.0f : h * factor;
+        h = h * factor < 0.01f ? 0.0f : h * factor;
 }
 
 void PageActivity::mark_epoch()

@@ -1,0 +1,43 @@
+// The visualizer's record of the boot's events.
+#include <gtest/gtest.h>
+
+#include "ui/gui/boot_model.h"
+
+using namespace bootsim;
+using namespace bootsim::gui;
+
+TEST(BootModel, RecordsPhasesConsoleAndTraffic)
+{
+    BootModel m;
+    m.on_event({.kind = EventKind::PhaseEntered, .virtual_ns = 5, .wall_ns = 7, .phase = Phase::Handoff, .address = 0x1000000});
+    m.on_event({.kind = EventKind::SerialOutput, .text = "Linux version"});
+    m.on_event({.kind = EventKind::SerialOutput, .text = " 6.1\n"});
+    m.on_event({.kind = EventKind::DecompressorMoved, .address = 0x4000000});
+    m.on_event({.kind = EventKind::DiskIo, .size = 4096, .value = 1, .text = "read"});
+    m.on_event({.kind = EventKind::DiskIo, .size = 512, .value = 0, .text = "write"});
+    BootRecord r = m.copy();
+    ASSERT_EQ(r.phases.size(), 1u);
+    EXPECT_EQ(r.phases[0].phase, Phase::Handoff);
+    EXPECT_EQ(r.phases[0].wall_ns, 7u);
+    EXPECT_EQ(r.phases[0].virtual_ns, 5u);
+    EXPECT_EQ(r.phases[0].address, 0x1000000u);
+    EXPECT_EQ(r.console, "Linux version 6.1\n");
+    EXPECT_EQ(r.decompressor_moved_to, 0x4000000u);
+    EXPECT_EQ(r.disk_requests, 2u);
+    EXPECT_EQ(r.disk_bytes, 4608u);
+    EXPECT_EQ(r.disk_errors, 1u);
+}
+
+TEST(BootModel, ConsoleKeepsTheNewestBytes)
+{
+    BootModel m;
+    std::string chunk(64 << 10, 'a');
+    for (int i = 0; i < 40; ++i)  // 2.5 MiB in all
+        m.on_event({.kind = EventKind::SerialOutput, .text = chunk});
+    m.on_event({.kind = EventKind::SerialOutput, .text = "THE END"});
+    BootRecord r = m.copy();
+    EXPECT_LE(r.console.size(), BootRecord::console_limit);
+    EXPECT_EQ(r.console.substr(r.console.size() - 7), "THE END");
+    EXPECT_EQ(r.console_dropped + r.console.size(), 40u * chunk.size() + 7);
+    EXPECT_EQ(m.console_total(), 40u * chunk.size() + 7);
+}
