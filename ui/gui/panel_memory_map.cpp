@@ -70,9 +70,9 @@ void draw_memory_map(GuiState& s, unsigned texture)
     }
     const BootPlan& plan = s.session->boot->plan();
     MemoryGrid& grid = *s.grid;
-    ImGui::Text("%s", fmt::format("{:#x}..{:#x} ({}), {} per cell, {} MiB RAM", grid.base(), grid.end(),
-                                  size_text(grid.end() - grid.base()), size_text(grid.bytes_per_cell()),
-                                  plan.mem_size >> 20)
+    ImGui::Text("%s", fmt::format("{:#x}..{:#x} ({}), {} per cell, {} MiB RAM; wheel zooms, right click resets",
+                                  grid.base(), grid.base() + grid.span(), size_text(grid.span()),
+                                  size_text(grid.bytes_per_cell()), plan.mem_size >> 20)
                           .c_str());
 
     std::vector<MapRegion> regions = current_regions(s, plan);
@@ -114,15 +114,36 @@ void draw_memory_map(GuiState& s, unsigned texture)
             grid = MemoryGrid(0, plan.mem_size, grid.columns(), grid.rows()), s.map_drawn_at = -1;
     }
 
-    // Labels on the regions big enough to carry one, and a legend beside.
-    for (const MapRegion& region : regions) {
-        auto runs = grid.runs_of(region.begin, region.end);
-        if (runs.empty() || region.colour == colour::hole)
+    // Labels on the regions big enough to carry one, the topmost region
+    // first, each on the first of its rows where it overlaps no other label.
+    std::vector<ImVec4> placed;
+    auto overlaps = [&placed](ImVec4 a) {
+        for (const ImVec4& b : placed)
+            if (a.x < b.z && b.x < a.z && a.y < b.w && b.y < a.w)
+                return true;
+        return false;
+    };
+    for (auto it = regions.rbegin(); it != regions.rend(); ++it) {
+        const MapRegion& region = *it;
+        if (region.colour == colour::hole)
             continue;
-        const MemoryGrid::Run& first = runs.front();
-        ImVec2 at(r.x + float(first.first_column) * cell + 2, r.y + float(first.row) * cell + 1);
-        if (runs.size() >= 4 || (runs.size() >= 1 && (first.last_column - first.first_column) * cell > 120))
-            draw->AddText(at, IM_COL32(255, 255, 255, 230), region.label.c_str());
+        ImVec2 size = ImGui::CalcTextSize(region.label.c_str());
+        for (const MemoryGrid::Run& run : grid.runs_of(region.begin, region.end)) {
+            float x0 = r.x + float(run.first_column) * cell, y0 = r.y + float(run.row) * cell;
+            float room = float(run.last_column - run.first_column + 1) * cell;
+            if (room < std::min(size.x, 120.0f))
+                continue;
+            ImVec4 box(x0, y0, x0 + size.x + 4, y0 + size.y + 2);
+            if (box.z > r.x + r.w || box.w > r.y + r.h || overlaps(box))
+                continue;
+            placed.push_back(box);
+            // Inside a region of several rows a backing keeps the label
+            // readable; on a thin region it would hide the region itself.
+            if (grid.runs_of(region.begin, region.end).size() >= 4)
+                draw->AddRectFilled(ImVec2(box.x, box.y), ImVec2(box.z, box.w), IM_COL32(0, 0, 0, 150));
+            draw->AddText(ImVec2(x0 + 2, y0 + 1), IM_COL32(255, 255, 255, 235), region.label.c_str());
+            break;
+        }
     }
     ImGui::SetCursorScreenPos(ImVec2(r.x + r.w + 10, r.y));
     ImGui::BeginGroup();

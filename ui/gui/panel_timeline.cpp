@@ -1,5 +1,7 @@
 // Every phase the boot went through on the host's time axis, the current
 // one highlighted, the handoff marked with its addresses.
+#include <algorithm>
+
 #include <imgui.h>
 #include <fmt/format.h>
 
@@ -28,8 +30,9 @@ void draw_timeline(GuiState& s)
     ImVec2 origin = ImGui::GetCursorScreenPos();
     float width = ImGui::GetContentRegionAvail().x - 4;
     bool ended = s.snap.state == RunState::Ended || s.snap.state == RunState::Failed;
-    uint64_t now = s.snap.state == RunState::Running ? std::max(s.snap.wall_ns, s.record.phases.empty() ? 0 : s.record.phases.back().wall_ns)
-                                                      : (s.record.phases.empty() ? s.snap.wall_ns : std::max(s.snap.wall_ns, s.record.phases.back().wall_ns));
+    uint64_t now = s.snap.wall_ns;
+    if (!s.record.phases.empty())
+        now = std::max(now, s.record.phases.back().wall_ns);
     auto bars = layout_timeline(s.record.phases, now, width, ended);
     ImDrawList* draw = ImGui::GetWindowDrawList();
     float bar_h = 22;
@@ -41,7 +44,8 @@ void draw_timeline(GuiState& s)
             draw->AddRect(ImVec2(a.x - 1, a.y - 1), ImVec2(z.x + 1, z.y + 1), IM_COL32(255, 255, 255, 255), 0, 0, 2);
         // Names above, alternating rows so neighbours do not collide.
         std::string name(phase_name(b.phase));
-        draw->AddText(ImVec2(a.x, origin.y + (i % 2 ? 40 : 0)), IM_COL32(230, 230, 230, 255), name.c_str());
+        float label_x = std::min(a.x, origin.x + width - ImGui::CalcTextSize(name.c_str()).x);
+        draw->AddText(ImVec2(label_x, origin.y + (i % 2 ? 40 : 0)), IM_COL32(230, 230, 230, 255), name.c_str());
         if (ImGui::IsMouseHoveringRect(a, z)) {
             const PhaseMark& m = s.record.phases[i];
             ImGui::SetTooltip("%s", fmt::format("{}: entered at host {:.3f} s, guest {:.3f} s, rip {:#x}", name,

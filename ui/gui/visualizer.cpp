@@ -24,7 +24,7 @@ constexpr int default_width = 1600, default_height = 1000;
 constexpr double refresh_interval = 0.05;   // snapshots while running: 20 a second
 constexpr double sweep_seconds = 1.0;       // all of RAM hashed once a second
 constexpr double heat_half_life = 0.6;
-constexpr double screenshot_settle = 1.0;   // let the heat of the last writes fade a little
+constexpr double screenshot_settle = 1.5;   // let the heat of the last writes fade a little
 
 Image read_framebuffer(int width, int height)
 {
@@ -82,8 +82,11 @@ void update(GuiState& s, double frame_seconds, double fps)
     }
     if (s.activity && s.session && s.session->boot) {
         // Learn the loaded image before the guest runs, then sample steadily.
+        // While the guest is stopped there is no one to take the CPU from:
+        // catch up within a few frames, so the map shows the stop at once.
+        double sweep = s.snap.state == RunState::Running ? sweep_seconds : 0.15;
         uint64_t budget = s.activity->primed()
-                              ? uint64_t(double(s.activity->pages()) / (sweep_seconds * std::max(fps, 10.0))) + 1
+                              ? uint64_t(double(s.activity->pages()) / (sweep * std::max(fps, 10.0))) + 1
                               : s.activity->pages() + 1;
         s.activity->sample_writes(s.session->boot->machine().memory().bytes(), budget);
         // Heat fades smoothly enough at 20 steps a second.
