@@ -56,6 +56,9 @@ PcBoard::PcBoard(Machine& machine, const BoardConfig& config) : m_machine(machin
     static_assert(irqs::pit == 0 && irqs::com1 == 4, "IsaIrq members are wired to these lines");
     IoBus& io = machine.io();
 
+    m_irq_owners[irqs::pit] = "timer (PIT 8254 channel 0)";
+    m_irq_owners[2] = "cascade from the second 8259";
+    m_irq_owners[irqs::com1] = "COM1 (16550 UART)";
     m_pic = std::make_unique<PicPair>(m_intr);
     m_pic_interrupts = std::make_unique<PicInterrupts>(*m_pic);
     machine.set_interrupt_controller(*m_pic_interrupts);
@@ -100,6 +103,7 @@ PcBoard::PcBoard(Machine& machine, const BoardConfig& config) : m_machine(machin
 void PcBoard::attach_disk(DiskImage& disk, unsigned index)
 {
     unsigned irq = pci::disk_irqs[index];
+    m_irq_owners[irq] = fmt::format("virtio-blk {} (PCI 00:{:02x}.0 INTA#)", index, pci::first_disk_slot + index);
     m_pci_irqs.push_back(std::make_unique<IsaIrq>(*this, irq));
     auto device = std::make_unique<VirtioBlk>(disk, m_machine.memory(), *m_pci_irqs.back());
     VirtioBlk& blk = *device;

@@ -2,6 +2,7 @@
 // The PC around the CPU: which device sits at which port and drives which
 // IRQ line. Reads like a schematic; the devices themselves know none of it.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,6 +42,8 @@ public:
     PicPair& pic() { return *m_pic; }
     // Interrupts raised per ISA IRQ line, for the report and the GUI.
     const std::array<uint64_t, 16>& irq_counts() const { return m_irq_counts; }
+    // What drives each ISA IRQ line on this board ("" for none).
+    const std::array<std::string, 16>& irq_owners() const { return m_irq_owners; }
 
 private:
     // An ISA IRQ line into the PIC pair.
@@ -75,6 +78,7 @@ private:
     };
 
     Machine& m_machine;
+    std::array<std::string, 16> m_irq_owners;
     IntrPin m_intr;
     std::unique_ptr<PicPair> m_pic;
     std::unique_ptr<PicInterrupts> m_pic_interrupts;

@@ -259,6 +259,7 @@ void BootController::capture()
     s.wall_ns = machine.wall_ns();
     s.virtual_ns = machine.now_ns();
     s.irq_counts = boot.board().irq_counts();
+    s.irq_owners = boot.board().irq_owners();
     if (boot.verifier().result()) {
         s.handoff = *boot.verifier().result();
         if (const KernelImage* image = boot.verifier().host_image())

@@ -38,6 +38,7 @@ struct MachineSnapshot {
     uint64_t blocks_executed = 0;
     uint64_t wall_ns = 0, virtual_ns = 0;
     std::array<uint64_t, 16> irq_counts{};
+    std::array<std::string, 16> irq_owners;  // what the board wired to each line
 
     std::optional<HandoffCheck> handoff;
     std::vector<LoadSegment> kernel_segments;  // the decompressed kernel's, once known

@@ -79,9 +79,6 @@ void initrd_tab(GuiState& s)
 
 void devices_tab(GuiState& s)
 {
-    static const char* names[16] = {"timer (PIT)", "keyboard (i8042)", "cascade", "COM2", "COM1", "virtio-blk 3",
-                                    "floppy", "LPT1", "RTC (CMOS)", "virtio-blk 2", "virtio-blk 1", "virtio-blk 0",
-                                    "mouse (i8042)", "FPU", "IDE 0", "IDE 1"};
     ImGui::Text("%s", fmt::format("timer ticks (IRQ 0): {}", s.snap.irq_counts[0]).c_str());
     ImGui::Text("%s", fmt::format("disk requests: {} ({:.1f} MiB, {} failed)", s.record.disk_requests,
                                   double(s.record.disk_bytes) / (1 << 20), s.record.disk_errors)
@@ -93,10 +90,13 @@ void devices_tab(GuiState& s)
         ImGui::TableSetupColumn("raised");
         ImGui::TableHeadersRow();
         for (int i = 0; i < 16; ++i) {
+            const std::string& owner = s.snap.irq_owners[size_t(i)];
+            if (owner.empty() && s.snap.irq_counts[size_t(i)] == 0)
+                continue;  // nothing wired there
             ImGui::TableNextColumn();
             ImGui::Text("%d", i);
             ImGui::TableNextColumn();
-            ImGui::TextUnformatted(names[i]);
+            ImGui::TextUnformatted(owner.c_str());
             ImGui::TableNextColumn();
             ImGui::Text("%llu", static_cast<unsigned long long>(s.snap.irq_counts[size_t(i)]));
         }

@@ -24,6 +24,7 @@ constexpr int default_width = 1600, default_height = 1000;
 constexpr double refresh_interval = 0.05;   // snapshots while running: 20 a second
 constexpr double sweep_seconds = 1.0;       // all of RAM hashed once a second
 constexpr double heat_half_life = 0.6;
+constexpr auto frame_period = std::chrono::microseconds(16667);
 constexpr double screenshot_settle = 1.5;   // let the heat of the last writes fade a little
 
 Image read_framebuffer(int width, int height)
@@ -204,8 +205,22 @@ int run_visualizer(const Options& options)
         auto start = std::chrono::steady_clock::now();
         double last = 0, settled_since = -1, fps = 60;
         bool quit = false;
+        auto next_frame = std::chrono::steady_clock::now();
+        uint64_t drawn_sequence = ~0ull;
         while (!quit) {
+            // Pace the frames ourselves: vsync is a request a display may
+            // ignore (Xvfb does), and every frame drawn is CPU the guest
+            // does not get. While the guest runs: 60 a second. While it is
+            // stopped and nothing happens: wake for input, or 10 a second.
+            bool idle = s.snap.state != RunState::Running && s.snap.sequence == drawn_sequence && !controller.busy();
             SDL_Event event;
+            auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_frame - std::chrono::steady_clock::now());
+            if (idle && !screenshot)
+                SDL_WaitEventTimeout(nullptr, 100);
+            else if (wait.count() > 0)
+                std::this_thread::sleep_for(wait);
+            next_frame = std::max(next_frame + frame_period, std::chrono::steady_clock::now());
+            drawn_sequence = s.snap.sequence;
             while (SDL_PollEvent(&event)) {
                 ImGui_ImplSDL2_ProcessEvent(&event);
                 if (event.type == SDL_QUIT)
@@ -269,8 +284,6 @@ int run_visualizer(const Options& options)
                                    phase_name(s.snap.phase));
                     quit = true;
                 }
-                // No vsync off-screen: pace the frames like a display would.
-                std::this_thread::sleep_for(std::chrono::milliseconds(16));
             }
             SDL_GL_SwapWindow(window);
         }
