@@ -54,25 +54,30 @@ Machine::~Machine()
         m_ticker.join();
 }
 
-uint64_t Machine::wall_ns() const
+uint64_t Machine::host_ns() const
 {
     return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - m_start)
                         .count());
 }
 
-uint64_t Machine::now_ns() const
+uint64_t Machine::wall_ns() const
 {
-    uint64_t wall = wall_ns();
+    uint64_t host = host_ns();
     uint64_t since = m_frozen_since.load(std::memory_order_relaxed);
     if (since != not_frozen)
-        wall = since;  // frozen: time stands still
-    return wall - m_frozen_ns.load(std::memory_order_relaxed) + m_skipped_ns;
+        host = since;  // frozen: time stands still
+    return host - m_frozen_ns.load(std::memory_order_relaxed);
+}
+
+uint64_t Machine::now_ns() const
+{
+    return wall_ns() + m_skipped_ns;
 }
 
 void Machine::freeze_clock()
 {
     if (m_frozen_since.load() == not_frozen)
-        m_frozen_since.store(wall_ns());
+        m_frozen_since.store(host_ns());
 }
 
 void Machine::thaw_clock()
@@ -80,7 +85,7 @@ void Machine::thaw_clock()
     uint64_t since = m_frozen_since.load();
     if (since == not_frozen)
         return;
-    uint64_t frozen = wall_ns() - since;
+    uint64_t frozen = host_ns() - since;
     m_frozen_ns.fetch_add(frozen);
     m_frozen_since.store(not_frozen);
     // The TSC is the host's plus an offset: take the frozen span back out

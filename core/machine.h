@@ -156,6 +156,8 @@ public:
 
     // Clock: guest time in ns since the machine started.
     uint64_t now_ns() const override;
+    // Host time the machine has spent running (frozen spans left out): the
+    // time stamps of the boot log and the timeline.
     uint64_t wall_ns() const;
 
     // CpuClient
@@ -178,6 +180,7 @@ private:
     void ticker_main();
     void rearm_ticker();
     uint64_t tsc_ticks(uint64_t ns) const;
+    uint64_t host_ns() const;  // since the machine was created, frozen or not
 
     EventSink& m_sink;
     std::unique_ptr<GuestMemory> m_memory;
@@ -231,7 +234,7 @@ private:
     // because the ticker thread reads the clock too.
     std::atomic<uint64_t> m_frozen_ns{0};
     static constexpr uint64_t not_frozen = ~0ull;
-    std::atomic<uint64_t> m_frozen_since{not_frozen};  // wall_ns() at freeze_clock()
+    std::atomic<uint64_t> m_frozen_since{not_frozen};  // host_ns() at freeze_clock()
     bool m_code_patching_watched = false;
     uint64_t m_direct_map_variable = 0;
     std::vector<std::pair<uint64_t, uint64_t>> m_dma_written;  // guest-physical ranges since the last stop

@@ -87,9 +87,10 @@ TEST(MachineDebug, FrozenClockStandsStill)
     DebugGuest g(loop_code);
     ASSERT_TRUE(g.machine);
     g.machine->freeze_clock();
-    uint64_t before = g.machine->now_ns();
+    uint64_t before = g.machine->now_ns(), wall_before = g.machine->wall_ns();
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     EXPECT_EQ(g.machine->now_ns(), before);
+    EXPECT_EQ(g.machine->wall_ns(), wall_before);  // the log's time stamps stand still too
     g.machine->thaw_clock();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     uint64_t after = g.machine->now_ns();

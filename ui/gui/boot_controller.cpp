@@ -157,8 +157,13 @@ void BootController::execute(const Command& command)
     }
     if (state != RunState::Paused || !session())
         return;  // ended or failed: only a restart helps
-    publish(RunState::Running, "running");
     Machine& machine = m_session->boot->machine();
+    if (command.kind == CommandKind::RunToPhase && machine.reached(command.phase)) {
+        publish(RunState::Paused, fmt::format("phase {} was reached already: restart to see it again",
+                                              phase_name(command.phase)));
+        return;
+    }
+    publish(RunState::Running, "running");
     machine.thaw_clock();
     RunOutcome outcome{RunEnd::StopRequested, ""};
     switch (command.kind) {

@@ -13,6 +13,7 @@
 #include "ui/gui/memory_grid.h"
 #include "ui/gui/page_activity.h"
 #include "ui/gui/screen_layout.h"
+#include "ui/gui/terminal_text.h"
 
 namespace bootsim::gui {
 
@@ -57,8 +58,10 @@ struct GuiState {
 
     // Controls.
     char address_text[32] = "";
+    bool address_error = false;
     int phase_choice = 3;               // "handoff"
     std::string typed;                  // console input line
+    TerminalText terminal;              // the console as lines
     uint64_t console_seen = 0;          // bytes already scrolled to
     double last_refresh = 0;
 };

@@ -59,13 +59,20 @@ void draw_controls(GuiState& s)
         c.send({CommandKind::RunToPhase, all_phases[size_t(s.phase_choice)]});
     ImGui::SameLine();
     ImGui::SetNextItemWidth(160);
-    ImGui::InputTextWithHint("##address", "0xffffffff81000000", s.address_text, sizeof s.address_text,
-                             ImGuiInputTextFlags_CharsHexadecimal);
+    ImGui::InputTextWithHint("##address", "0xffffffff81000000", s.address_text, sizeof s.address_text);
     ImGui::SameLine();
-    if (ImGui::Button("Run to address") && s.address_text[0]) {
+    if (ImGui::Button("Run to address")) {
+        // Hexadecimal, with or without 0x: the addresses the panels show.
+        char* end = nullptr;
         Command command{CommandKind::RunToAddress};
-        command.address = std::strtoull(s.address_text, nullptr, 16);
-        c.send(command);
+        command.address = std::strtoull(s.address_text, &end, 16);
+        s.address_error = !s.address_text[0] || (end && *end);
+        if (!s.address_error)
+            c.send(command);
+    }
+    if (s.address_error) {
+        ImGui::SameLine();
+        ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "not a hex address");
     }
     ImGui::EndDisabled();
     ImGui::SameLine();

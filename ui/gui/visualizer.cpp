@@ -66,6 +66,7 @@ void update(GuiState& s, double frame_seconds, double fps)
         s.block_rate.reset();
         s.decompress_rate.reset();
         s.console_seen = 0;
+        s.terminal = TerminalText();
         s.initrd.reset();
         if (!s.session->boot->options().initrd.empty()) {
             auto catalog = read_initrd_catalog_file(s.session->boot->options().initrd);
@@ -151,6 +152,11 @@ int run_visualizer(const Options& options)
     // context on Mesa's llvmpipe.
     if (screenshot && !display_available())
         setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    // Without a GPU, Mesa's llvmpipe rasterises on as many threads as there
+    // are cores, and they take the guest's core. Drawing on the GUI thread
+    // alone leaves the guest its own (bench/gui_vs_headless.py). A GPU
+    // ignores this; the user's own setting wins.
+    setenv("LP_NUM_THREADS", "0", 0);
     if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
         fmt::print(stderr, "bootsim: error: cannot open the visualizer: {}\n", SDL_GetError());
         return exit_emulator_failure;
