@@ -320,6 +320,11 @@ void Cpu::exclude_from_block_hook(std::optional<std::pair<uint64_t, uint64_t>> r
     for (size_t h : m_block_hooks)
         uc_hook_del(engine(m_uc), h);
     m_block_hooks.clear();
+    // Blocks already translated in a range that changes carry (or lack) the
+    // call to the hook: drop them so they are translated again.
+    if (m_excluded)
+        invalidate_code(m_excluded->first, m_excluded->second - m_excluded->first);
+    m_excluded = range;
     if (!range) {
         add_block_hook(1, 0);
         return;
@@ -328,8 +333,6 @@ void Cpu::exclude_from_block_hook(std::optional<std::pair<uint64_t, uint64_t>> r
     if (begin > 0)
         add_block_hook(0, begin - 1);
     add_block_hook(end, ~0ull);
-    // Blocks already translated in the range carry a call to the hook; drop
-    // them so they are translated again without it.
     invalidate_code(begin, end - begin);
 }
 

@@ -155,6 +155,7 @@ private:
     std::atomic<bool> m_stop_requested{false};
     std::map<uint64_t, size_t> m_watches;  // address -> uc_hook
     std::vector<size_t> m_block_hooks;     // uc_hook handles of the block hook's ranges
+    std::optional<std::pair<uint64_t, uint64_t>> m_excluded;  // left out of the block hook
     void add_block_hook(uint64_t begin, uint64_t end);
     std::optional<uint64_t> m_resume_at_watch;  // stopped by the watch here: let it run once
     bool m_tracking_smc = false;

@@ -132,12 +132,11 @@ void Machine::enter_phase(Phase phase, uint64_t address)
         m_stop_for_phase = true;
         m_cpu->request_stop();  // entered from a watch, not a block: stop at the next block
     }
-    if (phase == Phase::Handoff && m_in_fast_window) {
+    if (phase == Phase::Handoff) {
         // The first block outside the decompressor's copy: hook every block again.
-        post([this] {
-            m_cpu->exclude_from_block_hook(std::nullopt);
-            m_in_fast_window = false;
-        });
+        m_fast_range.reset();
+        if (m_in_fast_window)
+            post([this] { leave_fast_window(); });
     }
     if (phase == Phase::Handoff) {
         // From the kernel on, every store takes the checked path so that the
@@ -152,22 +151,55 @@ void Machine::enter_phase(Phase phase, uint64_t address)
     }
 }
 
-void Machine::request_stop(RunEnd end, std::string reason)
+bool Machine::set_stop(RunEnd end, std::string reason)
 {
     {
         std::lock_guard lock(m_stop_mutex);
         if (m_stop_pending.load())
-            return;  // the first reason wins
+            return false;  // the first reason wins
         m_stop_end = end;
         m_stop_reason = std::move(reason);
     }
     m_stop_pending.store(true);
     m_cpu->request_stop();
+    m_post_cv.notify_all();
+    return true;
+}
+
+void Machine::request_stop(RunEnd end, std::string reason)
+{
     // No block hook runs in the decompressor's copy: stop it the hard way.
     // The run is ending, so the half-done block does not matter.
-    if (m_in_fast_window)
+    if (set_stop(end, std::move(reason)) && m_in_fast_window)
         m_cpu->abort();
-    m_post_cv.notify_all();
+}
+
+void Machine::request_pause(std::string reason)
+{
+    set_stop(RunEnd::StopRequested, std::move(reason));
+}
+
+void Machine::set_fast_decompression(bool fast)
+{
+    m_fast_decompression = fast;
+    if (!fast)
+        leave_fast_window();
+}
+
+void Machine::enter_fast_window()
+{
+    if (m_in_fast_window || !m_fast_range || !m_fast_decompression)
+        return;
+    m_cpu->exclude_from_block_hook(m_fast_range);
+    m_in_fast_window = true;
+}
+
+void Machine::leave_fast_window()
+{
+    if (!m_in_fast_window)
+        return;
+    m_cpu->exclude_from_block_hook(std::nullopt);
+    m_in_fast_window = false;
 }
 
 void Machine::interrupt_from_signal()
@@ -295,13 +327,9 @@ bool Machine::on_block(uint64_t address)
     if (auto change = m_tracker->on_block(address)) {
         if (change->what == PhaseChange::What::DecompressorMoved) {
             emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address});
-            if (m_fast_decompression) {
-                auto range = m_tracker->moved_copy_range();
-                post([this, range] {
-                    m_cpu->exclude_from_block_hook(range);
-                    m_in_fast_window = true;
-                });
-            }
+            m_fast_range = m_tracker->moved_copy_range();
+            if (m_fast_decompression)
+                post([this] { enter_fast_window(); });
         }
         else
             enter_phase(change->phase, change->address);
@@ -451,6 +479,12 @@ bool Machine::idle()
 
 RunOutcome Machine::run(const RunLimits& limits)
 {
+    // A step must see every block; a run may leave the decompressor's copy
+    // unhooked again (a step may have hooked it).
+    if (m_step_from)
+        leave_fast_window();
+    else
+        enter_fast_window();
     m_stop_at = limits.stop_at;
     m_stop_at_next_phase = limits.stop_at_next_phase;
     if (m_stop_at && *m_stop_at == m_phase)

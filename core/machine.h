@@ -133,8 +133,16 @@ public:
     // measure of execution speed. Read on the CPU thread.
     uint64_t blocks_executed() const { return m_blocks_executed; }
 
-    // Thread-safe; the run ends with `end` and `reason` at the next block boundary.
+    // Thread-safe; the run ends with `end` and `reason` at the next block
+    // boundary (or at once, mid-block, in the fast decompression window:
+    // the guest must not be resumed after such an end).
     void request_stop(RunEnd end, std::string reason);
+    // Thread-safe; a stop the guest resumes from (RunEnd::StopRequested):
+    // always at a block boundary, so in the fast decompression window it
+    // waits for the decompressor's jump to the kernel.
+    void request_pause(std::string reason);
+    // Whether the decompressor runs unhooked right now (a pause waits).
+    bool in_fast_window() const { return m_in_fast_window.load(); }
 
     // Async-signal-safe: ends the run (RunEnd::Interrupted) at the next
     // block boundary; for SIGINT and SIGTERM handlers.
@@ -142,10 +150,11 @@ public:
 
     // While the decompressor runs from its relocated copy, leave that copy
     // out of the block hook (twice the speed for an XZ payload). The cost:
-    // nothing can pause the guest there, and an end requested meanwhile
-    // (timeout, SIGINT) stops the CPU mid-block. On by default; a front end
-    // that pauses and resumes (the GUI) turns it off.
-    void set_fast_decompression(bool fast) { m_fast_decompression = fast; }
+    // a pause waits for the end of decompression, and an end requested
+    // meanwhile (timeout, SIGINT) stops the CPU mid-block. Stepping there
+    // hooks the copy again until the next run. On by default; call between
+    // runs.
+    void set_fast_decompression(bool fast);
 
     // Emits an event stamped with the current times.
     void emit(BootEvent event);
@@ -240,7 +249,11 @@ private:
     std::vector<std::pair<uint64_t, uint64_t>> m_dma_written;  // guest-physical ranges since the last stop
     void invalidate_dma_writes();
     bool m_fast_decompression = true;
+    std::optional<std::pair<uint64_t, uint64_t>> m_fast_range;  // the decompressor's copy, until the handoff
     std::atomic<bool> m_in_fast_window{false};
+    void enter_fast_window();
+    void leave_fast_window();
+    bool set_stop(RunEnd end, std::string reason);
     std::atomic<bool> m_signalled{false};  // the decompressor's copy is out of the block hook
 };
 

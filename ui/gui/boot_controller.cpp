@@ -35,7 +35,7 @@ BootController::~BootController()
         m_queue.clear();
     }
     m_cv.notify_all();
-    pause();
+    abandon();
     m_worker.join();
 }
 
@@ -52,7 +52,20 @@ void BootController::pause()
 {
     std::lock_guard lock(m_mutex);
     if (m_session && m_session->boot)
-        m_session->boot->machine().request_stop(RunEnd::StopRequested, "paused");
+        m_session->boot->machine().request_pause("paused");
+}
+
+bool BootController::pause_waits() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_session && m_session->boot && m_session->boot->machine().in_fast_window();
+}
+
+void BootController::abandon()
+{
+    std::lock_guard lock(m_mutex);
+    if (m_session && m_session->boot)
+        m_session->boot->machine().request_stop(RunEnd::Interrupted, "abandoned");
 }
 
 void BootController::type(std::string bytes)
@@ -129,9 +142,8 @@ void BootController::build()
     }
     session->boot = std::move(*boot);
     Machine& machine = session->boot->machine();
-    // A GUI pauses anywhere, the decompressor included; and an idle guest
-    // waits for typing rather than ending the run.
-    machine.set_fast_decompression(false);
+    // An idle guest waits for typing rather than ending the run.
+    machine.set_fast_decompression(m_fast_decompression);
     machine.set_input_open(true);
     machine.freeze_clock();
     {
@@ -148,6 +160,12 @@ void BootController::execute(const Command& command)
 {
     if (command.kind == CommandKind::Restart) {
         build();
+        return;
+    }
+    if (command.kind == CommandKind::SetFastDecompression) {
+        m_fast_decompression = command.flag;  // for later boots too
+        if (auto s = session(); s && s->boot)
+            s->boot->machine().set_fast_decompression(command.flag);
         return;
     }
     RunState state;
@@ -188,6 +206,7 @@ void BootController::execute(const Command& command)
         machine.clear_breakpoint(command.address);
         break;
     case CommandKind::Restart:
+    case CommandKind::SetFastDecompression:
         break;
     }
     machine.freeze_clock();

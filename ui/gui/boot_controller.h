@@ -19,13 +19,14 @@
 
 namespace bootsim::gui {
 
-enum class CommandKind { Run, Step, StepOver, RunToNextPhase, RunToPhase, RunToAddress, Restart };
+enum class CommandKind { Run, Step, StepOver, RunToNextPhase, RunToPhase, RunToAddress, Restart, SetFastDecompression };
 
 struct Command {
     CommandKind kind = CommandKind::Run;
     Phase phase = Phase::Handoff;  // RunToPhase
     uint64_t address = 0;          // RunToAddress
     double timeout_seconds = 0;    // for run commands; 0: none
+    bool flag = true;              // SetFastDecompression
 };
 
 // One boot: the record of its events outlives the machine that feeds it.
@@ -41,8 +42,13 @@ public:
 
     // Queued for the machine's thread, in order.
     void send(Command command);
-    // Stops a run at the next block boundary; nothing if none runs.
+    // Stops a run at the next block boundary; nothing if none runs. While
+    // the decompressor runs unhooked (fast decompression) that boundary is
+    // its jump to the kernel: pause_waits() says so.
     void pause();
+    bool pause_waits() const;
+    // Ends the current run at once, for good (a restart or quitting follows).
+    void abandon();
     // Keys typed into the console pane, for the guest's serial port.
     void type(std::string bytes);
     // While a run goes on, asks the machine's thread for a fresh snapshot
@@ -73,6 +79,7 @@ private:
     std::shared_ptr<Session> m_session;
     MachineSnapshot m_snapshot;
     std::atomic<bool> m_refresh_pending{false};
+    bool m_fast_decompression = true;  // the worker's
     std::thread m_worker;
 };
 

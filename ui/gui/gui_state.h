@@ -59,6 +59,7 @@ struct GuiState {
     // Controls.
     char address_text[32] = "";
     bool address_error = false;
+    bool fast_decompression = true;
     int phase_choice = 3;               // "handoff"
     std::string typed;                  // console input line
     TerminalText terminal;              // the console as lines

@@ -293,7 +293,7 @@ int run_visualizer(const Options& options)
             }
             SDL_GL_SwapWindow(window);
         }
-        controller.pause();
+        controller.abandon();
     }
     glDeleteTextures(1, &map_texture);
     ImGui_ImplOpenGL3_Shutdown();
