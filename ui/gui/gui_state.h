@@ -36,6 +36,7 @@ struct GuiState {
     MachineSnapshot snap;
     BootRecord record;
     double now = 0;                    // host seconds since the window opened
+    double fps = 0;                    // frames drawn a second, smoothed
     ScreenLayout layout;
     bool fixed_layout = false;         // screenshots: panels where screen_layout() says
 

@@ -97,9 +97,9 @@ void draw_controls(GuiState& s)
         ImGui::TextColored(ImVec4(1, 0.8f, 0.3f, 1), "decompressing unhooked: Pause lands at the handoff");
     }
 
-    ImGui::Text("%s", fmt::format("[{}] phase {} | {} | guest {:.3f} s, host {:.3f} s", state_name(s.snap.state),
-                                  phase_name(s.snap.phase), s.snap.status, double(s.snap.virtual_ns) / 1e9,
-                                  double(s.snap.wall_ns) / 1e9)
+    ImGui::Text("%s", fmt::format("[{}] phase {} | {} | guest {:.3f} s, host {:.3f} s | {:.0f} fps",
+                                  state_name(s.snap.state), phase_name(s.snap.phase), s.snap.status,
+                                  double(s.snap.virtual_ns) / 1e9, double(s.snap.wall_ns) / 1e9, s.fps)
                           .c_str());
     ImGui::End();
 }

@@ -24,7 +24,12 @@ constexpr int default_width = 1600, default_height = 1000;
 constexpr double refresh_interval = 0.05;   // snapshots while running: 20 a second
 constexpr double sweep_seconds = 1.0;       // all of RAM hashed once a second
 constexpr double heat_half_life = 0.6;
-constexpr auto frame_period = std::chrono::microseconds(16667);
+constexpr double frame_period = 1.0 / 60;
+// While the guest runs, drawing may take at most this share of a core: on a
+// GPU a frame costs next to nothing and the window keeps 60 frames a second;
+// with software rendering (Mesa's llvmpipe) on a small machine, frames come
+// less often rather than take the guest's CPU.
+constexpr double drawing_share = 0.2;
 constexpr double screenshot_settle = 1.5;   // let the heat of the last writes fade a little
 
 Image read_framebuffer(int width, int height)
@@ -209,7 +214,7 @@ int run_visualizer(const Options& options)
         controller.send(first);
 
         auto start = std::chrono::steady_clock::now();
-        double last = 0, settled_since = -1, fps = 60;
+        double last = 0, settled_since = -1, fps = 60, frame_cost = 0;
         bool quit = false;
         auto next_frame = std::chrono::steady_clock::now();
         uint64_t drawn_sequence = ~0ull;
@@ -225,7 +230,12 @@ int run_visualizer(const Options& options)
                 SDL_WaitEventTimeout(nullptr, 100);
             else if (wait.count() > 0)
                 std::this_thread::sleep_for(wait);
-            next_frame = std::max(next_frame + frame_period, std::chrono::steady_clock::now());
+            auto frame_start = std::chrono::steady_clock::now();
+            double period = s.snap.state == RunState::Running ? std::max(frame_period, frame_cost / drawing_share)
+                                                              : frame_period;
+            next_frame = std::max(next_frame + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                   std::chrono::duration<double>(period)),
+                                  frame_start);
             drawn_sequence = s.snap.sequence;
             while (SDL_PollEvent(&event)) {
                 ImGui_ImplSDL2_ProcessEvent(&event);
@@ -292,6 +302,12 @@ int run_visualizer(const Options& options)
                 }
             }
             SDL_GL_SwapWindow(window);
+            // glFinish: with a GPU the frame's cost is the CPU's part only;
+            // with llvmpipe it is the drawing itself.
+            glFinish();
+            double cost = std::chrono::duration<double>(std::chrono::steady_clock::now() - frame_start).count();
+            frame_cost = 0.8 * frame_cost + 0.2 * cost;
+            s.fps = fps;
         }
         controller.abandon();
     }
