@@ -280,6 +280,7 @@ void BootController::capture()
     s.code.resize(got);
     s.code_address = s.cpu.rip;
     s.blocks_executed = machine.blocks_executed();
+    s.unhooked = machine.in_fast_window();
     s.wall_ns = machine.wall_ns();
     s.virtual_ns = machine.now_ns();
     s.irq_counts = boot.board().irq_counts();

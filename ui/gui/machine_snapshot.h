@@ -36,6 +36,7 @@ struct MachineSnapshot {
     std::vector<uint8_t> code;       // bytes from RIP on, for the disassembly
 
     uint64_t blocks_executed = 0;
+    bool unhooked = false;  // the decompressor runs outside the block hook: blocks are not counted
     uint64_t wall_ns = 0, virtual_ns = 0;
     std::array<uint64_t, 16> irq_counts{};
     std::array<std::string, 16> irq_owners;  // what the board wired to each line

@@ -30,9 +30,11 @@ void draw_cpu(GuiState& s)
     const CpuState& c = s.snap.cpu;
     int bits = code_bits(c);
     double ips = s.block_rate.rate() * (s.instructions_per_block > 0 ? s.instructions_per_block : 1);
-    ImGui::Text("%s", fmt::format("mode: {} ({}-bit code)   blocks/s: {:.2f} M   ~{:.1f} MIPS", c.mode_name(), bits,
-                                  s.block_rate.rate() / 1e6, ips / 1e6)
-                          .c_str());
+    std::string rate = "stopped";
+    if (s.snap.state == RunState::Running)
+        rate = s.snap.unhooked ? "not counted (the decompressor runs unhooked)"
+                               : fmt::format("blocks/s: {:.2f} M   ~{:.1f} MIPS", s.block_rate.rate() / 1e6, ips / 1e6);
+    ImGui::Text("%s", fmt::format("mode: {} ({}-bit code)   {}", c.mode_name(), bits, rate).c_str());
     if (ImGui::IsItemHovered())
         ImGui::SetTooltip("MIPS = translated blocks entered per second x the mean length of the blocks RIP was "
                           "sampled at (counting every instruction would slow the guest several times)");
