@@ -16,7 +16,7 @@ packages=(
     linux-libc-dev
     busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3
     qemu-system-x86
-    libsdl2-dev libimgui-dev libgl-dev xvfb xauth
+    libsdl2-dev libimgui-dev libgl-dev libegl-mesa0 libgl1-mesa-dri xvfb xauth
 )
 
 need_install=()
