@@ -35,6 +35,34 @@ void on_signal(int signo)
 
 }  // namespace
 
+int exit_code_for(RunEnd end, bool expectations_met)
+{
+    switch (end) {
+    case RunEnd::StopPhase:
+    case RunEnd::ExpectMatched:
+    case RunEnd::StopRequested:
+    case RunEnd::Breakpoint:
+    case RunEnd::Stepped:
+        return exit_success;
+    case RunEnd::Halted:
+    case RunEnd::PowerOff:
+        return expectations_met ? exit_success : exit_guest_failed;
+    case RunEnd::Idle:
+    case RunEnd::Reset:
+    case RunEnd::Panic:
+    case RunEnd::TripleFault:
+        return exit_guest_failed;
+    case RunEnd::Timeout:
+        return exit_timeout;
+    case RunEnd::Interrupted:
+        return exit_interrupted;
+    case RunEnd::EmulatorError:
+    case RunEnd::CheckFailed:
+        return exit_emulator_failure;
+    }
+    return exit_guest_failed;
+}
+
 int run_headless(const Options& options)
 {
     auto prepared = PreparedBoot::create(options);
@@ -56,45 +84,10 @@ int run_headless(const Options& options)
     std::signal(SIGTERM, SIG_DFL);
     g_running_machine = nullptr;
 
-    int code = exit_guest_failed;
-    bool dump = false;
-    switch (outcome.end) {
-    case RunEnd::StopPhase:
-    case RunEnd::ExpectMatched:
-    case RunEnd::StopRequested:
-    case RunEnd::Breakpoint:
-    case RunEnd::Stepped:
-        code = exit_success;
-        break;
-    case RunEnd::Halted:
-    case RunEnd::PowerOff:
-        code = matcher->all_matched() ? exit_success : exit_guest_failed;
-        if (!matcher->all_matched())
-            outcome.reason += fmt::format(" before the console showed \"{}\"", matcher->unmatched().front());
-        break;
-    case RunEnd::Idle:
-    case RunEnd::Reset:
-    case RunEnd::Panic:
-        code = exit_guest_failed;
-        break;
-    case RunEnd::TripleFault:
-        code = exit_guest_failed;
-        dump = true;
-        break;
-    case RunEnd::Timeout:
-        code = exit_timeout;
-        break;
-    case RunEnd::Interrupted:
-        code = exit_interrupted;
-        break;
-    case RunEnd::EmulatorError:
-        code = exit_emulator_failure;
-        dump = true;
-        break;
-    case RunEnd::CheckFailed:
-        code = exit_emulator_failure;
-        break;
-    }
+    int code = exit_code_for(outcome.end, matcher->all_matched());
+    bool dump = outcome.end == RunEnd::TripleFault || outcome.end == RunEnd::EmulatorError;
+    if ((outcome.end == RunEnd::Halted || outcome.end == RunEnd::PowerOff) && !matcher->all_matched())
+        outcome.reason += fmt::format(" before the console showed \"{}\"", matcher->unmatched().front());
     // --stop-at names a phase the run must reach; ending anywhere else
     // without an error of its own is a failure too.
     if (options.stop_at && !machine.reached(*options.stop_at) && code == exit_success &&

@@ -12,6 +12,7 @@
 using namespace bootsim;
 using bootsim::test::error_lines;
 using bootsim::test::run_bootsim;
+using bootsim::test::run_command;
 
 namespace {
 
@@ -166,4 +167,33 @@ TEST_F(BadInput, BadDiskImages)
     expect_rejected("--kernel " + k + " --disk " + odd, {odd, "1000 bytes"});
     std::string good = write("good.img", std::vector<uint8_t>(4096, 0));
     expect_rejected("--kernel " + k + " --disk " + good + ",sideways", {"sideways", "--disk"});
+}
+
+// The visualizer's front door checks the same inputs before any window
+// opens: one error line, exit 2, with or without a display.
+TEST_F(BadInput, VisualizerChecksInputsFirst)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    for (const char* env : {"env -u DISPLAY -u WAYLAND_DISPLAY ", "env DISPLAY=:987 "}) {
+        auto r = run_command(std::string(env) + BOOTSIM_BINARY + " --kernel " + k + " --initrd /nonexistent/initrd" +
+                             " --screenshot " + (m_dir / "x.png").string() + " 2>&1");
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        std::string errors = error_lines(r.output);
+        EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 1) << r.output;
+        EXPECT_NE(errors.find("/nonexistent/initrd"), std::string::npos) << r.output;
+        EXPECT_FALSE(std::filesystem::exists(m_dir / "x.png"));
+    }
+}
+
+TEST_F(BadInput, ScreenshotOptions)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    auto usage = [&](const std::string& args, const std::string& needle) {
+        auto r = run_bootsim("--kernel " + k + " " + args);
+        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_NE(error_lines(r.output).find(needle), std::string::npos) << r.output;
+    };
+    usage("--screenshot-at init", "--screenshot-at needs --screenshot");
+    usage("--screenshot x.png --screenshot-at lunch", "lunch");
+    usage("--screenshot x.png --headless", "--headless");
 }

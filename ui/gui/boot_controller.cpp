@@ -137,6 +137,10 @@ void BootController::build()
         m_session.reset();
     }
     if (!boot) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_snapshot.failure_exit = boot.error().kind == ErrorKind::Emulator ? exit_emulator_failure : exit_bad_input;
+        }
         publish(RunState::Failed, boot.error().message);
         return;
     }
@@ -249,6 +253,11 @@ RunOutcome BootController::step_over()
 void BootController::finish(const RunOutcome& outcome)
 {
     capture();
+    {
+        std::lock_guard lock(m_mutex);
+        m_snapshot.end = outcome.end;
+        m_snapshot.expectations_met = m_session->boot->matcher().all_matched();
+    }
     publish(run_can_continue(outcome.end) ? RunState::Paused : RunState::Ended, outcome.reason);
 }
 
@@ -295,6 +304,8 @@ void BootController::capture()
     s.generation = m_snapshot.generation;
     s.state = m_snapshot.state;
     s.status = m_snapshot.status;
+    s.end = m_snapshot.end;
+    s.expectations_met = m_snapshot.expectations_met;
     m_snapshot = std::move(s);
     m_refresh_pending = false;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/cpu_state.h"
+#include "core/machine.h"
 #include "core/phase.h"
 #include "loader/kernel_image.h"
 
@@ -27,6 +28,9 @@ struct MachineSnapshot {
     unsigned generation = 0;   // restarts so far
     RunState state = RunState::Paused;
     std::string status;        // one line: why it stopped, or what it is doing
+    std::optional<RunEnd> end; // how the last run ended
+    bool expectations_met = true;  // every --expect pattern was seen
+    int failure_exit = 0;          // Failed: the exit code for the error (bad input, emulator)
     Phase phase = Phase::Loaded;
 
     bool have_cpu = false;

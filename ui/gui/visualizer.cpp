@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <GL/gl.h>
 
+#include "ui/boot_session.h"
 #include "ui/gui/gui_state.h"
 #include "ui/gui/palette.h"
 #include "ui/gui/png_file.h"
@@ -153,6 +154,15 @@ bool display_available()
 int run_visualizer(const Options& options)
 {
     bool screenshot = !options.screenshot.empty();
+    // The boot is built (every input checked) before any window opens: bad
+    // input is a one-line error and an exit code, as headless.
+    BootController controller(options);
+    while (controller.snapshot().sequence == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (MachineSnapshot first = controller.snapshot(); first.state == RunState::Failed) {
+        fmt::print(stderr, "bootsim: error: {}\n", first.status);
+        return first.failure_exit;
+    }
     // A screenshot needs no display: SDL's offscreen driver gives an EGL
     // context on Mesa's llvmpipe.
     if (screenshot && !display_available())
@@ -200,7 +210,6 @@ int run_visualizer(const Options& options)
 
     int exit_code = exit_success;
     {
-        BootController controller(options);
         GuiState s(controller);
         s.fixed_layout = screenshot;
         Command first{CommandKind::Run};
@@ -278,7 +287,7 @@ int run_visualizer(const Options& options)
                 bool done = s.snap.state != RunState::Running && !controller.busy() && s.snap.sequence > 1;
                 if (s.snap.state == RunState::Failed) {
                     fmt::print(stderr, "bootsim: error: {}\n", s.snap.status);
-                    exit_code = exit_bad_input;
+                    exit_code = s.snap.failure_exit;
                     break;
                 }
                 if (done && settled_since < 0)
@@ -310,6 +319,11 @@ int run_visualizer(const Options& options)
             s.fps = fps;
         }
         controller.abandon();
+        // Closing the window after the boot ended for good reports how it
+        // ended, as a headless run would (a panic is a failure); closing it
+        // earlier is the user's choice, not a failure.
+        if (!screenshot && s.snap.state == RunState::Ended && s.snap.end)
+            exit_code = exit_code_for(*s.snap.end, s.snap.expectations_met);
     }
     glDeleteTextures(1, &map_texture);
     ImGui_ImplOpenGL3_Shutdown();
