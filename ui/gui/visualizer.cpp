@@ -231,12 +231,12 @@ int run_visualizer(const Options& options)
             // Pace the frames ourselves: vsync is a request a display may
             // ignore (Xvfb does), and every frame drawn is CPU the guest
             // does not get. While the guest runs: 60 a second. While it is
-            // stopped and nothing happens: wake for input, or 10 a second.
+            // stopped and nothing happens: wake for input, or 4 a second.
             bool idle = s.snap.state != RunState::Running && s.snap.sequence == drawn_sequence && !controller.busy();
             SDL_Event event;
             auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_frame - std::chrono::steady_clock::now());
             if (idle && !screenshot)
-                SDL_WaitEventTimeout(nullptr, 100);
+                SDL_WaitEventTimeout(nullptr, 250);
             else if (wait.count() > 0)
                 std::this_thread::sleep_for(wait);
             auto frame_start = std::chrono::steady_clock::now();
