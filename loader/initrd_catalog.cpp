@@ -2,8 +2,8 @@
 // streaming state machine like the kernel's (do_start, do_header, do_name,
 // do_skip, do_reset...), so decompressed data is read as it is produced and
 // never held whole: only headers, names and symlink targets are kept. The
-// decoders stop where the kernel's lib/decompress_*.c do, at the end of one
-// compressed stream, so the next segment is found after it.
+// decoders (stream_decoder.h) stop where the kernel's lib/decompress_*.c do,
+// at the end of one compressed stream, so the next segment is found after it.
 
 #include "loader/initrd_catalog.h"
 
@@ -14,15 +14,10 @@
 #include <exception>
 #include <optional>
 
-#include <bzlib.h>
-#include <lz4.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
-
 #include <fmt/format.h>
 
 #include "loader/bzimage.h"  // read_file()
+#include "loader/stream_decoder.h"
 
 namespace bootsim {
 
@@ -47,11 +42,6 @@ constexpr uint64_t path_max = 4096;
 constexpr uint64_t name_padded(uint64_t name_len)
 {
     return ((name_len + 1) & ~uint64_t(3)) + 2;
-}
-
-uint32_t le32(const uint8_t* p)
-{
-    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
 
 std::optional<uint32_t> parse_hex8(const uint8_t* p)
@@ -376,14 +366,14 @@ public:
         : m_reader(reader), m_budget(budget), m_limit(limit)
     {}
 
-    bool write(const uint8_t* data, size_t size)
+    bool write(std::span<const uint8_t> data)
     {
-        size_t fits = size_t(std::min<uint64_t>(size, m_budget));
+        size_t fits = size_t(std::min<uint64_t>(data.size(), m_budget));
         m_budget -= fits;
-        m_reader.feed(std::span<const uint8_t>(data, fits));
+        m_reader.feed(data.first(fits));
         if (m_reader.failed())
             return false;
-        if (fits < size) {
+        if (fits < data.size()) {
             m_error = fmt::format("the decompressed data exceeds the limit of {} bytes", m_limit);
             return false;
         }
@@ -399,238 +389,31 @@ private:
     std::string m_error;
 };
 
-struct Decoded {
-    uint64_t consumed = 0;  // compressed bytes, through the end of the stream
-    std::string error;      // the decoder's own; empty when the sink stopped it
-};
-
-constexpr size_t output_chunk = 256 << 10;
-// zlib and libbz2 count input in 32-bit unsigned ints: larger inputs are
-// handed over in pieces.
-constexpr size_t input_piece = size_t(1) << 30;
-
-std::string truncated(uint64_t consumed)
+// The decoder's own error, for the archive that starts `in`; empty when the
+// stream ended or the sink stopped it (the sink and the reader hold their
+// own errors).
+std::string stream_error(const StreamResult& r, std::span<const uint8_t> in)
 {
-    return fmt::format("truncated: the compressed stream ends after {} bytes, before its end marker", consumed);
-}
-
-std::string corrupt(uint64_t at, const char* why)
-{
-    return fmt::format("corrupt compressed data near byte {} of the stream ({})", at, why);
-}
-
-// lib/decompress_inflate.c. zlib parses the gzip header and trailer itself
-// (the kernel skips only FNAME and ignores the CRC; checking them is
-// stricter, never looser).
-Decoded decode_gzip(std::span<const uint8_t> in, Sink& sink)
-{
-    z_stream s{};
-    if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK)
-        return {0, "zlib failed to initialise"};
-    std::vector<uint8_t> out(output_chunk);
-    size_t fed = 0;
-    Decoded result;
-    for (;;) {
-        if (s.avail_in == 0 && fed < in.size()) {
-            size_t n = std::min(in.size() - fed, input_piece);
-            s.next_in = const_cast<Bytef*>(in.data() + fed);
-            s.avail_in = uInt(n);
-            fed += n;
-        }
-        s.next_out = out.data();
-        s.avail_out = uInt(out.size());
-        int ret = inflate(&s, Z_NO_FLUSH);
-        size_t produced = out.size() - s.avail_out;
-        if (produced > 0 && !sink.write(out.data(), produced))
-            break;
-        if (ret == Z_STREAM_END)
-            break;
-        bool starved = s.avail_in == 0 && fed == in.size() && s.avail_out > 0;
-        if (ret == Z_BUF_ERROR || (ret == Z_OK && starved)) {
-            result.error = truncated(s.total_in);
-            break;
-        }
-        if (ret != Z_OK) {
-            result.error = corrupt(s.total_in, s.msg ? s.msg : zError(ret));
-            break;
-        }
+    switch (r.outcome) {
+    case StreamOutcome::End:
+    case StreamOutcome::SinkStopped: return {};
+    case StreamOutcome::Truncated:
+        return fmt::format("truncated: the compressed stream ends after {} bytes, before its end marker",
+                           r.consumed);
+    case StreamOutcome::Corrupt:
+        return fmt::format("corrupt compressed data near byte {} of the stream ({})", r.consumed, r.reason);
+    case StreamOutcome::BadBlockLength:
+        if (r.block_length > lz4_legacy_compressed_max)
+            return fmt::format("corrupt: a block at byte {} claims {} compressed bytes, more than an 8 MiB block "
+                               "can take",
+                               r.consumed, r.block_length);
+        return fmt::format("truncated: the block at byte {} needs {} bytes, {} are left", r.consumed,
+                           r.block_length, in.size() - r.consumed - 4);
+    case StreamOutcome::NoMagic:
+        return "invalid header: not the LZ4 legacy format the kernel reads (magic 0x184C2102)";
+    case StreamOutcome::InitFailed: return r.reason;
     }
-    result.consumed = s.total_in;
-    inflateEnd(&s);
-    return result;
-}
-
-const char* lzma_error_name(lzma_ret ret)
-{
-    switch (ret) {
-    case LZMA_FORMAT_ERROR: return "not in the expected container format";
-    case LZMA_OPTIONS_ERROR: return "unsupported compression options";
-    case LZMA_DATA_ERROR: return "data error";
-    case LZMA_MEM_ERROR: return "out of memory";
-    case LZMA_MEMLIMIT_ERROR: return "memory limit reached";
-    case LZMA_UNSUPPORTED_CHECK: return "unsupported integrity check";
-    default: return "liblzma error";
-    }
-}
-
-// lib/decompress_unxz.c and lib/decompress_unlzma.c: one .xz stream or one
-// legacy .lzma stream. Without LZMA_CONCATENATED the decoder stops at the end
-// of its stream; the zero padding an .xz stream may carry is skipped by the
-// caller, as the kernel's loop does.
-Decoded decode_lzma(bool xz, std::span<const uint8_t> in, Sink& sink)
-{
-    lzma_stream s = LZMA_STREAM_INIT;
-    lzma_ret init = xz ? lzma_stream_decoder(&s, UINT64_MAX, 0) : lzma_alone_decoder(&s, UINT64_MAX);
-    if (init != LZMA_OK)
-        return {0, fmt::format("liblzma failed to initialise ({})", lzma_error_name(init))};
-    s.next_in = in.data();
-    s.avail_in = in.size();
-    std::vector<uint8_t> out(output_chunk);
-    Decoded result;
-    for (;;) {
-        s.next_out = out.data();
-        s.avail_out = out.size();
-        lzma_ret ret = lzma_code(&s, LZMA_RUN);
-        size_t produced = out.size() - s.avail_out;
-        if (produced > 0 && !sink.write(out.data(), produced))
-            break;
-        if (ret == LZMA_STREAM_END)
-            break;
-        bool starved = s.avail_in == 0 && s.avail_out > 0;
-        if (ret == LZMA_BUF_ERROR || (ret == LZMA_OK && starved)) {
-            result.error = truncated(s.total_in);
-            break;
-        }
-        if (ret != LZMA_OK) {
-            result.error = corrupt(s.total_in, lzma_error_name(ret));
-            break;
-        }
-    }
-    result.consumed = s.total_in;
-    lzma_end(&s);
-    return result;
-}
-
-const char* bzip2_error_name(int ret)
-{
-    switch (ret) {
-    case BZ_DATA_ERROR_MAGIC: return "no bzip2 magic";
-    case BZ_DATA_ERROR: return "data error";
-    case BZ_MEM_ERROR: return "out of memory";
-    default: return "libbz2 error";
-    }
-}
-
-// lib/decompress_bunzip2.c: one bzip2 stream.
-Decoded decode_bzip2(std::span<const uint8_t> in, Sink& sink)
-{
-    bz_stream s{};
-    if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK)
-        return {0, "libbz2 failed to initialise"};
-    std::vector<uint8_t> out(output_chunk);
-    size_t fed = 0;
-    Decoded result;
-    auto consumed = [&] { return uint64_t(s.total_in_hi32) << 32 | s.total_in_lo32; };
-    for (;;) {
-        if (s.avail_in == 0 && fed < in.size()) {
-            size_t n = std::min(in.size() - fed, input_piece);
-            s.next_in = const_cast<char*>(reinterpret_cast<const char*>(in.data() + fed));
-            s.avail_in = unsigned(n);
-            fed += n;
-        }
-        s.next_out = reinterpret_cast<char*>(out.data());
-        s.avail_out = unsigned(out.size());
-        int ret = BZ2_bzDecompress(&s);
-        size_t produced = out.size() - s.avail_out;
-        if (produced > 0 && !sink.write(out.data(), produced))
-            break;
-        if (ret == BZ_STREAM_END)
-            break;
-        if (ret != BZ_OK) {
-            result.error = corrupt(consumed(), bzip2_error_name(ret));
-            break;
-        }
-        // libbz2 returns BZ_OK, not an error, when it runs out of input.
-        if (s.avail_in == 0 && fed == in.size() && s.avail_out > 0) {
-            result.error = truncated(consumed());
-            break;
-        }
-    }
-    result.consumed = consumed();
-    BZ2_bzDecompressEnd(&s);
-    return result;
-}
-
-// lib/decompress_unzstd.c: one zstd frame.
-Decoded decode_zstd(std::span<const uint8_t> in, Sink& sink)
-{
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
-    if (!dctx)
-        return {0, "libzstd failed to initialise"};
-    ZSTD_inBuffer input{in.data(), in.size(), 0};
-    std::vector<uint8_t> out(output_chunk);
-    Decoded result;
-    for (;;) {
-        ZSTD_outBuffer output{out.data(), out.size(), 0};
-        size_t ret = ZSTD_decompressStream(dctx, &output, &input);
-        if (ZSTD_isError(ret)) {
-            result.error = corrupt(input.pos, ZSTD_getErrorName(ret));
-            break;
-        }
-        if (output.pos > 0 && !sink.write(out.data(), output.pos))
-            break;
-        if (ret == 0)  // the frame is complete and flushed
-            break;
-        if (input.pos == input.size && output.pos < output.size) {
-            result.error = truncated(input.pos);
-            break;
-        }
-    }
-    result.consumed = input.pos;
-    ZSTD_freeDCtx(dctx);
-    return result;
-}
-
-// lib/decompress_unlz4.c: the LZ4 "legacy" format, a magic then blocks, each
-// a 4-byte little-endian compressed length and data that decompresses to at
-// most 8 MiB. It has no end marker: like the kernel, the stream ends with the
-// input, with fewer than 4 bytes left, or at a zero length (zero padding).
-// A repeated magic (concatenated streams) is skipped.
-Decoded decode_lz4_legacy(std::span<const uint8_t> in, Sink& sink)
-{
-    constexpr uint32_t legacy_magic = 0x184C2102;
-    constexpr size_t block_size = 8 << 20;
-    if (in.size() < 4 || le32(in.data()) != legacy_magic)
-        return {0, "invalid header: not the LZ4 legacy format the kernel reads (magic 0x184C2102)"};
-    std::vector<uint8_t> out(block_size);
-    const auto max_block = uint64_t(LZ4_compressBound(int(block_size)));
-    size_t pos = 4;
-    for (;;) {
-        if (in.size() - pos < 4)
-            break;
-        uint32_t length = le32(in.data() + pos);
-        if (length == legacy_magic) {
-            pos += 4;
-            continue;
-        }
-        if (length == 0)
-            break;
-        if (length > max_block)
-            return {pos, fmt::format("corrupt: a block at byte {} claims {} compressed bytes, more than an 8 MiB "
-                                     "block can take",
-                                     pos, length)};
-        if (in.size() - pos - 4 < length)
-            return {pos, fmt::format("truncated: the block at byte {} needs {} bytes, {} are left", pos, length,
-                                     in.size() - pos - 4)};
-        int n = LZ4_decompress_safe(reinterpret_cast<const char*>(in.data() + pos + 4),
-                                    reinterpret_cast<char*>(out.data()), int(length), int(out.size()));
-        if (n < 0)
-            return {pos, corrupt(pos, "LZ4_decompress_safe failed")};
-        pos += 4 + size_t(length);
-        if (n > 0 && !sink.write(out.data(), size_t(n)))
-            break;
-    }
-    return {pos, {}};
+    return r.reason;
 }
 
 // init/initramfs.c relies on decompress_method() (lib/decompress.c), which
@@ -639,37 +422,23 @@ Decoded decode_lz4_legacy(std::span<const uint8_t> in, Sink& sink)
 struct Method {
     uint8_t magic[2];
     const char* name;
+    std::optional<Codec> codec;  // none for lzo, which is recognised but not decoded
 };
-constexpr Method methods[] = {
-    {{0x1f, 0x8b}, "gzip"},  {{0x1f, 0x9e}, "gzip"}, {{0x42, 0x5a}, "bzip2"}, {{0x5d, 0x00}, "lzma"},
-    {{0xfd, 0x37}, "xz"},    {{0x89, 0x4c}, "lzo"},  {{0x02, 0x21}, "lz4"},   {{0x28, 0xb5}, "zstd"},
+const Method methods[] = {
+    {{0x1f, 0x8b}, "gzip", Codec::Gzip},       {{0x1f, 0x9e}, "gzip", Codec::Gzip},
+    {{0x42, 0x5a}, "bzip2", Codec::Bzip2},     {{0x5d, 0x00}, "lzma", Codec::Lzma},
+    {{0xfd, 0x37}, "xz", Codec::Xz},           {{0x89, 0x4c}, "lzo", std::nullopt},
+    {{0x02, 0x21}, "lz4", Codec::Lz4Legacy},   {{0x28, 0xb5}, "zstd", Codec::Zstd},
 };
 
-const char* detect(std::span<const uint8_t> rest)
+const Method* detect(std::span<const uint8_t> rest)
 {
     if (rest.size() < 2)
         return nullptr;
     for (const Method& m : methods)
         if (rest[0] == m.magic[0] && rest[1] == m.magic[1])
-            return m.name;
+            return &m;
     return nullptr;
-}
-
-Decoded decode(const std::string& format, std::span<const uint8_t> in, Sink& sink)
-{
-    if (format == "gzip")
-        return decode_gzip(in, sink);
-    if (format == "xz")
-        return decode_lzma(true, in, sink);
-    if (format == "lzma")
-        return decode_lzma(false, in, sink);
-    if (format == "bzip2")
-        return decode_bzip2(in, sink);
-    if (format == "zstd")
-        return decode_zstd(in, sink);
-    if (format == "lz4")
-        return decode_lz4_legacy(in, sink);
-    return {0, "LZO archives are not decoded"};
 }
 
 std::string hex_prefix(std::span<const uint8_t> bytes)
@@ -718,25 +487,31 @@ void read_segments(std::span<const uint8_t> image, uint64_t output_limit, Initrd
             continue;
         }
 
-        const char* format = detect(rest);
-        if (!format) {
+        const Method* method = detect(rest);
+        if (!method) {
             archive.format = "unknown";
             archive.error = fmt::format("junk at image offset {} (bytes {}): neither cpio nor a known "
                                         "compression magic",
                                         pos, hex_prefix(rest));
             return;
         }
-        archive.format = format;
+        archive.format = method->name;
+        if (!method->codec) {
+            archive.error = "LZO archives are not decoded";
+            return;
+        }
         CpioReader reader(archive.files, false, 0);
         Sink sink(reader, budget, output_limit);
-        Decoded decoded = decode(archive.format, rest, sink);
+        StreamResult decoded = decode_stream(
+            *method->codec, rest, [&](std::span<const uint8_t> data) { return sink.write(data); });
         archive.compressed_size = decoded.consumed;
+        std::string decoder_error = stream_error(decoded, rest);
         if (reader.failed())
             archive.error = reader.error();
         else if (!sink.error().empty())
             archive.error = sink.error();
-        else if (!decoded.error.empty())
-            archive.error = decoded.error;
+        else if (!decoder_error.empty())
+            archive.error = decoder_error;
         else {
             reader.finish();  // the kernel: "junk in compressed archive" when state != Reset
             archive.error = reader.error();

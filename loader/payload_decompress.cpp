@@ -6,6 +6,7 @@
 // payload's own rules: the expected size, and its error messages.
 
 #include <algorithm>
+#include <optional>
 
 #include "loader/kernel_image.h"
 #include "loader/stream_decoder.h"
@@ -116,6 +117,21 @@ Status stream_status(const char* name, const StreamResult& r, std::span<const ui
     return make_error(ErrorKind::Emulator, "{} payload: {}", name, r.reason);
 }
 
+// The formats decoded on the host: bzip2 and LZO are identified only.
+std::optional<Codec> host_codec(Compression format)
+{
+    switch (format) {
+    case Compression::Gzip: return Codec::Gzip;
+    case Compression::Xz: return Codec::Xz;
+    case Compression::Lzma: return Codec::Lzma;
+    case Compression::Zstd: return Codec::Zstd;
+    case Compression::Lz4: return Codec::Lz4Legacy;
+    case Compression::Bzip2:
+    case Compression::Lzo: break;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Result<std::vector<uint8_t>> decompress_payload(Compression format, std::span<const uint8_t> payload,
@@ -131,35 +147,29 @@ Result<std::vector<uint8_t>> decompress_payload(Compression format, std::span<co
         return make_error(ErrorKind::BadFormat, "{} payload is {} bytes, more than a bzImage can hold (4 GiB)",
                           name, payload.size());
 
-    Codec codec;
-    switch (format) {
-    case Compression::Gzip: codec = Codec::Gzip; break;
-    case Compression::Xz: codec = Codec::Xz; break;
-    case Compression::Lzma: codec = Codec::Lzma; break;
-    case Compression::Zstd: codec = Codec::Zstd; break;
-    case Compression::Lz4: codec = Codec::Lz4Legacy; break;
-    case Compression::Bzip2:
-    case Compression::Lzo:
-    default:
+    std::optional<Codec> codec = host_codec(format);
+    if (!codec)
         return make_error(ErrorKind::Unsupported,
                           "{} payload: bootsim does not decode {} on the host (supported: gzip, xz, lzma, lz4, "
                           "zstd); the guest can still boot it, but the handoff cannot be verified",
                           name, name);
-    }
 
     // Streams with an end marker are decoded one byte past the expected size,
     // to tell "too long" from "exact". lz4 legacy has none: its blocks are
     // read until the expected size is reached, and the rest is not looked at.
-    bool lz4 = codec == Codec::Lz4Legacy;
+    bool lz4 = *codec == Codec::Lz4Legacy;
     Output out(expected_size, payload.size(), lz4 ? uint64_t(expected_size) : uint64_t(expected_size) + 1);
     // The preboot decompress() passes in_len - 4 to unlz4: the last 4 bytes
     // are the size trailer, not a block. The other decoders stop at their
     // stream's end, before it.
     std::span<const uint8_t> in = lz4 ? payload.first(payload.size() - 4) : payload;
+    // With nothing expected, no lz4 block is read: only the magic is checked.
+    if (lz4 && expected_size == 0)
+        in = in.first(std::min<size_t>(in.size(), 4));
     // The kernel's own build (`zstd -22 --ultra`) may use a window beyond
     // libzstd's default limit.
     StreamResult r = decode_stream(
-        codec, in, [&](std::span<const uint8_t> data) { return out.write(data); },
+        *codec, in, [&](std::span<const uint8_t> data) { return out.write(data); },
         StreamOptions{.zstd_largest_window = true});
     Status status =
         lz4 ? lz4_status(r, in, payload.size()) : stream_status(name, r, payload, out.used(), expected_size);

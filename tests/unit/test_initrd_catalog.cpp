@@ -1,6 +1,7 @@
 // The initrd catalog: cpio "newc" archives are built here byte by byte and
-// compressed here with the same libraries the kernel's formats come from, so
-// each test knows exactly which files, offsets and sizes to expect.
+// compressed (compress_for_tests.h) with the same libraries the kernel's
+// formats come from, so each test knows exactly which files, offsets and
+// sizes to expect.
 
 #include <gtest/gtest.h>
 
@@ -12,19 +13,21 @@
 #include <string>
 #include <vector>
 
-#include <bzlib.h>
 #include <fmt/format.h>
-#include <lz4.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "loader/initrd_catalog.h"
+#include "unit/compress_for_tests.h"
 
 namespace bootsim {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using fake::Bytes;
+using fake::bzip2;
+using fake::gzip;
+using fake::lz4_legacy;
+using fake::lzma_alone;
+using fake::xz;
+using fake::zstd;
 
 struct Entry {
     std::string name;
@@ -109,97 +112,6 @@ std::string random_bytes(size_t size, unsigned seed)
     for (char& c : s)
         c = char(rng());
     return s;
-}
-
-Bytes gzip(const Bytes& in)
-{
-    z_stream s{};
-    EXPECT_EQ(deflateInit2(&s, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    Bytes out(deflateBound(&s, uLong(in.size())));
-    s.next_in = const_cast<Bytef*>(in.data());
-    s.avail_in = uInt(in.size());
-    s.next_out = out.data();
-    s.avail_out = uInt(out.size());
-    EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
-    out.resize(s.total_out);
-    deflateEnd(&s);
-    return out;
-}
-
-Bytes xz(const Bytes& in)
-{
-    Bytes out(lzma_stream_buffer_bound(in.size()));
-    size_t used = 0;
-    EXPECT_EQ(lzma_easy_buffer_encode(1, LZMA_CHECK_CRC32, nullptr, in.data(), in.size(), out.data(), &used,
-                                      out.size()),
-              LZMA_OK);
-    out.resize(used);
-    return out;
-}
-
-// The legacy .lzma format (xz --format=lzma): 5d 00 00 ... header.
-Bytes lzma_alone(const Bytes& in)
-{
-    lzma_options_lzma options;
-    EXPECT_FALSE(lzma_lzma_preset(&options, 1));
-    lzma_stream s = LZMA_STREAM_INIT;
-    EXPECT_EQ(lzma_alone_encoder(&s, &options), LZMA_OK);
-    Bytes out(in.size() + in.size() / 2 + 4096);
-    s.next_in = in.data();
-    s.avail_in = in.size();
-    s.next_out = out.data();
-    s.avail_out = out.size();
-    EXPECT_EQ(lzma_code(&s, LZMA_FINISH), LZMA_STREAM_END);
-    out.resize(s.total_out);
-    lzma_end(&s);
-    return out;
-}
-
-Bytes bzip2(const Bytes& in)
-{
-    Bytes out(in.size() + in.size() / 100 + 600);
-    unsigned size = unsigned(out.size());
-    EXPECT_EQ(BZ2_bzBuffToBuffCompress(reinterpret_cast<char*>(out.data()), &size,
-                                       const_cast<char*>(reinterpret_cast<const char*>(in.data())),
-                                       unsigned(in.size()), 9, 0, 0),
-              BZ_OK);
-    out.resize(size);
-    return out;
-}
-
-Bytes zstd(const Bytes& in)
-{
-    Bytes out(ZSTD_compressBound(in.size()));
-    size_t size = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
-    EXPECT_FALSE(ZSTD_isError(size));
-    out.resize(size);
-    return out;
-}
-
-void put_le32(Bytes& out, uint32_t v)
-{
-    for (int i = 0; i < 4; ++i)
-        out.push_back(uint8_t(v >> (8 * i)));
-}
-
-// The LZ4 legacy frame (lz4 -l), which is what the kernel reads: the magic,
-// then for each 8 MiB of input a little-endian compressed length and the
-// block from LZ4_compress_default.
-Bytes lz4_legacy(const Bytes& in)
-{
-    constexpr size_t block = 8 << 20;
-    Bytes out;
-    put_le32(out, 0x184C2102);
-    for (size_t pos = 0; pos < in.size(); pos += block) {
-        int n = int(std::min(block, in.size() - pos));
-        std::vector<char> compressed(size_t(LZ4_compressBound(n)));
-        int size = LZ4_compress_default(reinterpret_cast<const char*>(in.data() + pos), compressed.data(), n,
-                                        int(compressed.size()));
-        EXPECT_GT(size, 0);
-        put_le32(out, uint32_t(size));
-        out.insert(out.end(), compressed.begin(), compressed.begin() + size);
-    }
-    return out;
 }
 
 std::vector<std::string> paths(const InitrdArchive& archive)

@@ -7,11 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/compress_for_tests.h"
 #include "unit/le_bytes.h"
-#include <lz4.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "loader/kernel_image.h"
 
@@ -19,18 +16,18 @@ using namespace bootsim;
 
 namespace {
 
+using fake::append32;
 using fake::Bytes;
 using fake::get32;
+using fake::gzip;
+using fake::lz4_legacy;
+using fake::lzma_alone;
+using fake::xz;
+using fake::zstd;
 using fake::put16;
 using fake::put32;
 using fake::get64;
 using fake::put64;
-
-void append32(Bytes& b, uint32_t v)
-{
-    b.resize(b.size() + 4);
-    put32(b, b.size() - 4, v);
-}
 
 // The fake vmlinux. Two PT_LOAD segments, as parse_elf() sees them:
 //   segment A: file 0x100..0x400 -> p_paddr 0x1000000 (image offset 0)
@@ -137,83 +134,9 @@ Bytes fake_vmlinux()
     return e;
 }
 
-// --- Compressors, as scripts/Makefile.lib runs them, then size_append. ---
+// --- Payloads: compressed as scripts/Makefile.lib does it, then size_append. ---
 
 void size_append(Bytes& payload, size_t size) { append32(payload, uint32_t(size)); }
-
-Bytes gzip(const Bytes& in)
-{
-    z_stream s{};
-    EXPECT_EQ(deflateInit2(&s, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);  // gzip wrapper
-    Bytes out(deflateBound(&s, uLong(in.size())));
-    s.next_in = const_cast<Bytef*>(in.data());
-    s.avail_in = uInt(in.size());
-    s.next_out = out.data();
-    s.avail_out = uInt(out.size());
-    EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
-    out.resize(s.total_out);
-    deflateEnd(&s);
-    return out;
-}
-
-Bytes xz(const Bytes& in)
-{
-    Bytes out(lzma_stream_buffer_bound(in.size()));
-    size_t pos = 0;
-    EXPECT_EQ(lzma_easy_buffer_encode(1, LZMA_CHECK_CRC32, nullptr, in.data(), in.size(), out.data(), &pos,
-                                      out.size()),
-              LZMA_OK);
-    out.resize(pos);
-    return out;
-}
-
-Bytes lzma_alone(const Bytes& in)
-{
-    lzma_options_lzma options;
-    lzma_lzma_preset(&options, 1);
-    lzma_stream s = LZMA_STREAM_INIT;
-    EXPECT_EQ(lzma_alone_encoder(&s, &options), LZMA_OK);
-    Bytes out(in.size() + in.size() / 2 + 4096);
-    s.next_in = in.data();
-    s.avail_in = in.size();
-    s.next_out = out.data();
-    s.avail_out = out.size();
-    EXPECT_EQ(lzma_code(&s, LZMA_FINISH), LZMA_STREAM_END);
-    out.resize(s.total_out);
-    lzma_end(&s);
-    return out;
-}
-
-Bytes zstd(const Bytes& in)
-{
-    Bytes out(ZSTD_compressBound(in.size()));
-    size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);  // the kernel uses -22; level does not change the format
-    EXPECT_FALSE(ZSTD_isError(n));
-    out.resize(n);
-    return out;
-}
-
-// lz4 -l: magic 0x184C2102, then [LE32 compressed size][block] for each
-// `block` bytes of input (8 MiB in real kernels). `restart_after` inserts
-// the magic again after that many blocks, as a concatenated stream has it.
-Bytes lz4_legacy(const Bytes& in, size_t block, size_t restart_after = SIZE_MAX)
-{
-    Bytes out;
-    append32(out, 0x184C2102);
-    size_t blocks = 0;
-    for (size_t at = 0; at < in.size(); at += block, blocks++) {
-        if (blocks == restart_after)
-            append32(out, 0x184C2102);
-        int n = int(std::min(block, in.size() - at));
-        Bytes compressed(LZ4_compressBound(n));
-        int c = LZ4_compress_default(reinterpret_cast<const char*>(in.data() + at),
-                                     reinterpret_cast<char*>(compressed.data()), n, int(compressed.size()));
-        EXPECT_GT(c, 0);
-        append32(out, uint32_t(c));
-        out.insert(out.end(), compressed.begin(), compressed.begin() + c);
-    }
-    return out;
-}
 
 Bytes compress(Compression format, const Bytes& in)
 {
