@@ -65,22 +65,18 @@ int distance(const uint8_t* p, Rgb c)
     return std::abs(p[0] - c.r) + std::abs(p[1] - c.g) + std::abs(p[2] - c.b);
 }
 
-// The palette colour nearest to a pixel.
-Rgb nearest(const uint8_t* p)
+// Whether a pixel shows `c`, possibly glowing towards white: the map blends
+// pages written recently with white, fading over a second or two.
+bool shows(const uint8_t* p, Rgb c)
 {
-    static const Rgb candidates[] = {colour::ram,     colour::hole,        colour::kernel,
-                                     colour::initrd,  colour::initrd_freed, colour::decompress_buffer,
-                                     colour::written, colour::executed,    colour::kernel_output,
-                                     colour::decompressor_copy};
-    Rgb best = candidates[0];
-    for (Rgb c : candidates)
-        if (distance(p, c) < distance(p, best))
-            best = c;
-    return best;
+    for (int step = 0; step <= 20; ++step)
+        if (distance(p, blend(c, colour::written, float(step) / 20)) <= 15)
+            return true;
+    return false;
 }
 
-// The share of the cells covering [begin, end) whose centre pixel is
-// nearest to `want` (labels drawn over a region hide some cells).
+// The share of the cells covering [begin, end) whose centre pixel shows
+// `want` (labels drawn over a region hide some cells).
 double share_of_cells(const Shot& shot, uint64_t begin, uint64_t end, Rgb want)
 {
     ScreenLayout l = screen_layout(float(shot.picture.width), float(shot.picture.height));
@@ -92,7 +88,7 @@ double share_of_cells(const Shot& shot, uint64_t begin, uint64_t end, Rgb want)
             int x = int(map.x + float(col) * ScreenLayout::cell_pixels + 2);
             int y = int(map.y + float(run.row) * ScreenLayout::cell_pixels + 2);
             ++cells;
-            matching += nearest(shot.picture.pixel(x, y)) == want;
+            matching += shows(shot.picture.pixel(x, y), want);
         }
     return cells ? double(matching) / cells : 0;
 }
