@@ -145,6 +145,12 @@ void BootController::build()
         return;
     }
     session->boot = std::move(*boot);
+    session->initrd = std::async(std::launch::async, [path = m_options.initrd]() -> std::optional<InitrdCatalog> {
+                          if (path.empty())
+                              return std::nullopt;
+                          auto catalog = read_initrd_catalog_file(path);
+                          return catalog ? std::optional<InitrdCatalog>(std::move(*catalog)) : std::nullopt;
+                      }).share();
     Machine& machine = session->boot->machine();
     // An idle guest waits for typing rather than ending the run.
     machine.set_fast_decompression(m_fast_decompression);

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "loader/initrd_catalog.h"
 #include "ui/gui/boot_model.h"
 #include "ui/gui/machine_snapshot.h"
 #include "ui/options.h"
@@ -33,6 +35,9 @@ struct Command {
 struct Session {
     BootModel model;
     std::unique_ptr<PreparedBoot> boot;
+    // The initrd's file list, read on the host beside the boot (a large
+    // compressed initrd takes a while): nullopt when there is none.
+    std::shared_future<std::optional<InitrdCatalog>> initrd;
 };
 
 class BootController final {

@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 
-#include "loader/initrd_catalog.h"
 #include "ui/gui/boot_controller.h"
 #include "ui/gui/memory_grid.h"
 #include "ui/gui/page_activity.h"
@@ -54,7 +53,6 @@ struct GuiState {
     CpuState previous_cpu, shown_cpu;
     bool have_previous_cpu = false;
     uint64_t cpu_sequence = 0;
-    std::optional<InitrdCatalog> initrd;
     std::vector<uint8_t> zero_page;     // boot_params as the loader wrote it
 
     // Controls.

@@ -1,6 +1,8 @@
 // The boot protocol as the loader spoke it (setup header, boot_params, the
 // e820 map, the command line), the initrd's files as the kernel will unpack
 // them, and the devices' traffic.
+#include <chrono>
+
 #include <imgui.h>
 #include <fmt/format.h>
 
@@ -49,17 +51,24 @@ void protocol_tab(GuiState& s)
 
 void initrd_tab(GuiState& s)
 {
-    if (!s.initrd) {
-        ImGui::TextDisabled("no initrd");
+    auto& future = s.session->initrd;
+    if (future.valid() && future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        ImGui::TextDisabled("reading the initrd...");
         return;
     }
-    ImGui::Text("%s", fmt::format("{} archive(s), {} entries", s.initrd->archives.size(), s.initrd->total_files()).c_str());
+    const std::optional<InitrdCatalog>* catalog = future.valid() ? &future.get() : nullptr;
+    if (!catalog || !*catalog) {
+        ImGui::TextDisabled("no initrd, or it could not be read");
+        return;
+    }
+    const InitrdCatalog& initrd = **catalog;
+    ImGui::Text("%s", fmt::format("{} archive(s), {} entries", initrd.archives.size(), initrd.total_files()).c_str());
     int n = 0;
-    for (const InitrdArchive& a : s.initrd->archives) {
+    for (const InitrdArchive& a : initrd.archives) {
         std::string title = fmt::format("archive {} at offset {:#x}: {}, {} bytes, {} entries##{}", n, a.offset, a.format,
                                         a.compressed_size, a.files.size(), n);
         ++n;
-        if (!ImGui::CollapsingHeader(title.c_str(), size_t(n) == s.initrd->archives.size() ? ImGuiTreeNodeFlags_DefaultOpen : 0))
+        if (!ImGui::CollapsingHeader(title.c_str(), size_t(n) == initrd.archives.size() ? ImGuiTreeNodeFlags_DefaultOpen : 0))
             continue;
         if (!a.error.empty())
             ImGui::TextColored(ImVec4(1, 0.5f, 0.4f, 1), "%s", a.error.c_str());

@@ -76,12 +76,6 @@ void update(GuiState& s, double frame_seconds, double fps)
         s.decompress_rate.reset();
         s.console_seen = 0;
         s.terminal = TerminalText();
-        s.initrd.reset();
-        if (!s.session->boot->options().initrd.empty()) {
-            auto catalog = read_initrd_catalog_file(s.session->boot->options().initrd);
-            if (catalog)
-                s.initrd = std::move(*catalog);
-        }
         s.zero_page.clear();
         for (const Region& r : plan.regions)
             if (r.role == RegionRole::BootParams)
