@@ -31,8 +31,9 @@ MARKERS = [
 ]
 
 
-def run(command, timeout):
-    """Returns {marker name: seconds} and the total, for one run."""
+def run(command, timeout, markers=MARKERS, on_line=None):
+    """Returns {marker name: seconds} and the total, for one run. `on_line`,
+    if given, sees every line of output (for measures of its own)."""
     start = time.monotonic()
     seen = {}
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -44,12 +45,16 @@ def run(command, timeout):
             if not chunk:
                 break
             buffer += chunk
-            for name, marker in MARKERS:
+            for name, marker in markers:
                 if name not in seen and marker in buffer:
                     seen[name] = now
             if now > timeout:
                 proc.kill()
                 break
+            if on_line:
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    on_line(line, seen)
             buffer = buffer[-4096:]
     finally:
         proc.wait()

@@ -22,41 +22,21 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMAGES = os.path.join(TOP, "images", "out")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from boot_vs_qemu import IMAGES, TOP, run  # noqa: E402
+
 MARKERS = [("first kernel line", b"Linux version"), ("/init marker", b"BOOTSIM-INIT-OK")]
 PHASE_LINE = re.compile(rb"\[\s*([0-9.]+)s\] phase (\w+)")
 
 
-def run(command, timeout):
-    """Returns {measure: seconds} for one run."""
-    start = time.monotonic()
-    seen = {}
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = b""
-    try:
-        while True:
-            chunk = proc.stdout.read1(65536)
-            now = time.monotonic() - start
-            if not chunk:
-                break
-            output += chunk
-            for name, marker in MARKERS:
-                if name not in seen and marker in output[-len(chunk) - 64:]:
-                    seen[name] = now
-            if now > timeout:
-                proc.kill()
-                break
-    finally:
-        proc.wait()
-    for seconds, phase in PHASE_LINE.findall(output):
-        seen.setdefault("phase " + phase.decode(), float(seconds))
-    return seen
+def phase_times(line, seen):
+    """bootsim's own log: when the machine entered each phase."""
+    match = PHASE_LINE.search(line)
+    if match:
+        seen.setdefault("phase " + match.group(2).decode(), float(match.group(1)))
 
 
 def main():
@@ -88,7 +68,7 @@ def main():
         results = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, command in commands.items():
-                results[name].append(run(command, args.timeout))
+                results[name].append(run(command, args.timeout, MARKERS, phase_times))
         print(f"\n{kernel} kernel ({open(os.path.join(IMAGES, kernel, 'version')).read().strip()})")
         print(f"  {'measure':<26} {'headless':>8} {'gui':>8} {'speed':>6}")
         for name in measures:

@@ -60,7 +60,7 @@ struct GuiState {
     bool address_error = false;
     bool fast_decompression = true;
     int phase_choice = 3;               // "handoff"
-    std::string typed;                  // console input line
+    char typed[256] = "";               // the console's input line
     TerminalText terminal;              // the console as lines
     uint64_t console_seen = 0;          // bytes already scrolled to
     double last_refresh = 0;

@@ -28,12 +28,11 @@ void draw_console(GuiState& s)
         s.console_seen = s.terminal.received();
     }
     ImGui::EndChild();
-    static char line[256] = "";
     ImGui::SetNextItemWidth(-1);
-    if (ImGui::InputTextWithHint("##type", "type here for the guest; Enter sends", line, sizeof line,
+    if (ImGui::InputTextWithHint("##type", "type here for the guest; Enter sends", s.typed, sizeof s.typed,
                                  ImGuiInputTextFlags_EnterReturnsTrue)) {
-        s.controller.type(std::string(line) + "\r");
-        line[0] = 0;
+        s.controller.type(std::string(s.typed) + "\r");
+        s.typed[0] = 0;
         ImGui::SetKeyboardFocusHere(-1);
     }
     ImGui::End();
