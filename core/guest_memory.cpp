@@ -26,7 +26,8 @@ bool GuestMemory::read(uint64_t address, void* out, uint64_t length) const
 {
     if (!contains(address, length))
         return false;
-    memcpy(out, m_base + address, length);
+    if (length)  // memcpy's pointers must be valid even for no bytes
+        memcpy(out, m_base + address, length);
     return true;
 }
 
@@ -34,6 +35,8 @@ bool GuestMemory::write(uint64_t address, const void* data, uint64_t length)
 {
     if (!contains(address, length))
         return false;
+    if (length == 0)  // a region that only reserves space has no bytes (nor a pointer)
+        return true;
     memcpy(m_base + address, data, length);
     if (m_write_observer)
         m_write_observer(address, length);

@@ -64,7 +64,7 @@ TEST_F(BadInput, EmptyKernel)
 TEST_F(BadInput, TruncatedBzImage)
 {
     auto image = fake::build_fake_bzimage({});
-    image.resize(image.size() - 64);  // cut into the payload
+    image.erase(image.end() - 64, image.end());  // cut into the payload
     std::string k = write("truncated", image);
     expect_rejected("--kernel " + k, {k, "truncated"});
 }
