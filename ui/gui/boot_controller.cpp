@@ -15,7 +15,6 @@ bool run_can_continue(RunEnd end)
     case RunEnd::ExpectMatched:
     case RunEnd::Breakpoint:
     case RunEnd::Stepped:
-    case RunEnd::Timeout:
         return true;
     default:
         return false;

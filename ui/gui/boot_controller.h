@@ -88,7 +88,9 @@ private:
     std::thread m_worker;
 };
 
-// Whether a run that ended this way can go on.
+// Whether a run that ended this way can go on. Not after a timeout: like
+// any end the user did not ask for, it may have stopped the CPU mid-block
+// (in the fast decompression window), and --timeout ends a run headless too.
 bool run_can_continue(RunEnd end);
 
 }  // namespace bootsim::gui
