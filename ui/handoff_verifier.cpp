@@ -29,20 +29,23 @@ HandoffVerifier::HandoffVerifier(Machine& machine, const BzImage& kernel, std::o
              }).share();
 }
 
-const KernelSymbols* HandoffVerifier::symbols() const
+const HostKernel* HandoffVerifier::host_if_ready() const
 {
     if (!m_host.valid() || m_host.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
         return nullptr;
-    const auto& host = m_host.get();
-    return host->symbols ? &*host->symbols : nullptr;
+    return m_host.get().get();
+}
+
+const KernelSymbols* HandoffVerifier::symbols() const
+{
+    const HostKernel* host = host_if_ready();
+    return host && host->symbols ? &*host->symbols : nullptr;
 }
 
 const KernelImage* HandoffVerifier::host_image() const
 {
-    if (!m_host.valid() || m_host.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-        return nullptr;
-    const auto& host = m_host.get();
-    return host->image ? &*host->image : nullptr;
+    const HostKernel* host = host_if_ready();
+    return host && host->image ? &*host->image : nullptr;
 }
 
 void HandoffVerifier::on_event(const BootEvent& event)

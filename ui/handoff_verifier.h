@@ -40,6 +40,8 @@ public:
 
 private:
     void arm_kernel_watch(int64_t virtual_offset);
+    // The host's work, once done (never waits); null before.
+    const HostKernel* host_if_ready() const;
 
     Machine& m_machine;
     std::shared_future<std::shared_ptr<HostKernel>> m_host;

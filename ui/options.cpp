@@ -6,6 +6,19 @@
 
 namespace bootsim {
 
+namespace {
+
+// The error for a phase name no option knows, listing the names that are.
+Error unknown_phase(const char* option, const std::string& name)
+{
+    std::string names;
+    for (Phase p : all_phases)
+        names += (names.empty() ? "" : ", ") + std::string(phase_name(p));
+    return make_error(ErrorKind::BadUsage, "{}: unknown phase \"{}\" (expected one of {})", option, name, names);
+}
+
+}  // namespace
+
 Result<ParsedOptions> parse_options(int argc, const char* const* argv)
 {
     CLI::App app{"bootsim: boots a real Linux bzImage on an emulated PC and shows how it boots"};
@@ -59,20 +72,14 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     if (!stop_at.empty()) {
         o.stop_at = parse_phase(stop_at);
         if (!o.stop_at)
-            return make_error(ErrorKind::BadUsage,
-                              "--stop-at: unknown phase \"{}\" (expected one of loaded, setup, decompress, handoff, "
-                              "kernel, initramfs, init, modules, root, halt)",
-                              stop_at);
+            return unknown_phase("--stop-at", stop_at);
     }
     if (!screenshot_at.empty() && o.screenshot.empty())
         return make_error(ErrorKind::BadUsage, "--screenshot-at needs --screenshot FILE.png");
     if (!o.screenshot.empty()) {
         o.screenshot_at = parse_phase(screenshot_at.empty() ? "handoff" : screenshot_at);
         if (!o.screenshot_at)
-            return make_error(ErrorKind::BadUsage,
-                              "--screenshot-at: unknown phase \"{}\" (expected one of loaded, setup, decompress, "
-                              "handoff, kernel, initramfs, init, modules, root, halt)",
-                              screenshot_at);
+            return unknown_phase("--screenshot-at", screenshot_at);
         if (o.headless)
             return make_error(ErrorKind::BadUsage, "--screenshot renders the visualizer: it cannot be combined with --headless");
     }
