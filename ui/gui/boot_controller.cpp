@@ -7,6 +7,25 @@
 
 namespace bootsim::gui {
 
+namespace {
+
+// Up to `max` bytes of code at a guest-virtual address: fewer when the next
+// page is not mapped, none when this one is not.
+std::vector<uint8_t> code_at(const Cpu& cpu, uint64_t address, size_t max)
+{
+    std::vector<uint8_t> code(max);
+    size_t to_page_end = 4096 - (address & 0xfff);
+    for (size_t length : {max, std::min(max, to_page_end)}) {
+        if (cpu.read_virtual(address, code.data(), length)) {
+            code.resize(length);
+            return code;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 bool run_can_continue(RunEnd end)
 {
     switch (end) {
@@ -195,7 +214,7 @@ void BootController::execute(const Command& command)
     RunOutcome outcome{RunEnd::StopRequested, ""};
     switch (command.kind) {
     case CommandKind::Run:
-        outcome = run({.stop_at = std::nullopt, .timeout_seconds = command.timeout_seconds});
+        outcome = machine.run({.stop_at = std::nullopt, .timeout_seconds = command.timeout_seconds});
         break;
     case CommandKind::Step:
         outcome = machine.step();
@@ -204,14 +223,15 @@ void BootController::execute(const Command& command)
         outcome = step_over();
         break;
     case CommandKind::RunToNextPhase:
-        outcome = run({.stop_at = std::nullopt, .stop_at_next_phase = true, .timeout_seconds = command.timeout_seconds});
+        outcome = machine.run(
+            {.stop_at = std::nullopt, .stop_at_next_phase = true, .timeout_seconds = command.timeout_seconds});
         break;
     case CommandKind::RunToPhase:
-        outcome = run({.stop_at = command.phase, .timeout_seconds = command.timeout_seconds});
+        outcome = machine.run({.stop_at = command.phase, .timeout_seconds = command.timeout_seconds});
         break;
     case CommandKind::RunToAddress:
         machine.set_breakpoint(command.address);
-        outcome = run({.stop_at = std::nullopt, .timeout_seconds = command.timeout_seconds});
+        outcome = machine.run({.stop_at = std::nullopt, .timeout_seconds = command.timeout_seconds});
         machine.clear_breakpoint(command.address);
         break;
     case CommandKind::Restart:
@@ -222,20 +242,11 @@ void BootController::execute(const Command& command)
     finish(outcome);
 }
 
-RunOutcome BootController::run(const RunLimits& limits)
-{
-    return m_session->boot->machine().run(limits);
-}
-
 RunOutcome BootController::step_over()
 {
     Machine& machine = m_session->boot->machine();
     CpuState cpu = machine.cpu().state();
-    uint8_t code[16] = {};
-    size_t got = sizeof code;
-    while (got && !machine.cpu().read_virtual(cpu.rip, code, got))
-        --got;
-    auto insns = disassemble({code, got}, cpu.rip, code_bits(cpu), 1);
+    auto insns = disassemble(code_at(machine.cpu(), cpu.rip, 16), cpu.rip, code_bits(cpu), 1);
     if (insns.empty() || !insns[0].is_call)
         return machine.step();
     // Run to the instruction after the call, in this frame: a recursive
@@ -287,11 +298,7 @@ void BootController::capture()
     s.phase = machine.phase();
     uint64_t linear = s.cpu.long_mode() ? s.cpu.rip : s.cpu.cs.base + s.cpu.rip;
     s.rip_physical = translate(machine.memory(), machine.cpu().paging_mode(), linear);
-    s.code.resize(96);
-    size_t got = s.code.size();
-    while (got && !machine.cpu().read_virtual(s.cpu.rip, s.code.data(), got))
-        got = got > 16 ? got - 16 : got - 1;
-    s.code.resize(got);
+    s.code = code_at(machine.cpu(), s.cpu.rip, 96);
     s.code_address = s.cpu.rip;
     s.blocks_executed = machine.blocks_executed();
     s.unhooked = machine.in_fast_window();

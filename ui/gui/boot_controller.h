@@ -69,7 +69,6 @@ private:
     void worker_main();
     void build();
     void execute(const Command& command);
-    RunOutcome run(const RunLimits& limits);
     RunOutcome step_over();
     void finish(const RunOutcome& outcome);
     void publish(RunState state, std::string status);
