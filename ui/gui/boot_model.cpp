@@ -1,5 +1,7 @@
 #include "ui/gui/boot_model.h"
 
+#include <algorithm>
+
 namespace bootsim::gui {
 
 void BootModel::on_event(const BootEvent& event)
@@ -8,11 +10,11 @@ void BootModel::on_event(const BootEvent& event)
     BootRecord& r = m_record;
     switch (event.kind) {
     case EventKind::SerialOutput:
-        r.console += event.text;
-        if (r.console.size() > BootRecord::console_limit) {
-            size_t cut = r.console.size() - BootRecord::console_limit / 2;
-            r.console.erase(0, cut);
-            r.console_dropped += cut;
+        m_console += event.text;
+        if (m_console.size() > BootRecord::console_limit) {
+            size_t cut = m_console.size() - BootRecord::console_limit / 2;
+            m_console.erase(0, cut);
+            m_console_dropped += cut;
         }
         break;
     case EventKind::PhaseEntered:
@@ -38,16 +40,15 @@ void BootModel::on_event(const BootEvent& event)
     }
 }
 
-BootRecord BootModel::copy() const
+BootRecord BootModel::copy(uint64_t console_from) const
 {
     std::lock_guard lock(m_mutex);
-    return m_record;
-}
-
-uint64_t BootModel::console_total() const
-{
-    std::lock_guard lock(m_mutex);
-    return m_record.console_dropped + m_record.console.size();
+    BootRecord r = m_record;  // its console is kept apart, below
+    uint64_t first = std::max(console_from, m_console_dropped);
+    uint64_t skip = std::min<uint64_t>(first - m_console_dropped, m_console.size());
+    r.console = m_console.substr(skip);
+    r.console_dropped = m_console_dropped + skip;
+    return r;
 }
 
 }  // namespace bootsim::gui

@@ -15,7 +15,7 @@ namespace bootsim::gui {
 
 struct BootRecord {
     std::string console;                 // the last console_limit bytes of serial output
-    uint64_t console_dropped = 0;        // bytes cut from the front
+    uint64_t console_dropped = 0;        // bytes before the first one in `console`
     std::vector<PhaseMark> phases;
     uint64_t decompressor_moved_to = 0;  // 0: not yet
     uint64_t disk_requests = 0, disk_bytes = 0, disk_errors = 0;
@@ -27,14 +27,16 @@ struct BootRecord {
 class BootModel final : public EventSink {
 public:
     void on_event(const BootEvent& event) override;
-    BootRecord copy() const;
-    // Console bytes since `offset` (a count of all bytes ever received);
-    // cheap for a terminal pane that redraws every frame.
-    uint64_t console_total() const;
+    // A copy whose console holds the bytes from `console_from` on (counted
+    // from the very first byte received; the oldest kept if those are cut):
+    // a pane that redraws every frame copies only what is new.
+    BootRecord copy(uint64_t console_from = 0) const;
 
 private:
     mutable std::mutex m_mutex;
-    BootRecord m_record;
+    BootRecord m_record;  // all but the console, which copy() fills from:
+    std::string m_console;
+    uint64_t m_console_dropped = 0;
 };
 
 }  // namespace bootsim::gui

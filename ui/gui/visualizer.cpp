@@ -60,8 +60,6 @@ void update(GuiState& s, double frame_seconds, double fps)
 {
     s.snap = s.controller.snapshot();
     s.session = s.controller.session();
-    if (s.session)
-        s.record = s.session->model.copy();
     if (s.snap.generation != s.generation && s.session && s.session->boot) {
         s.generation = s.snap.generation;
         const BootPlan& plan = s.session->boot->plan();
@@ -81,6 +79,9 @@ void update(GuiState& s, double frame_seconds, double fps)
             if (r.role == RegionRole::BootParams)
                 s.zero_page = r.bytes;
     }
+    // The console only from where the terminal pane has read up to.
+    if (s.session)
+        s.record = s.session->model.copy(s.terminal.received());
     if (s.snap.state == RunState::Running && s.now - s.last_refresh >= refresh_interval) {
         s.controller.refresh();
         s.last_refresh = s.now;
