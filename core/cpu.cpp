@@ -720,6 +720,11 @@ bool Cpu::read_virtual(uint64_t address, void* out, size_t length) const
     return true;
 }
 
+std::optional<uint64_t> Cpu::physical_address(uint64_t address) const
+{
+    return translate(m_memory, paging_mode(), address);
+}
+
 void Cpu::invalidate_code(uint64_t address, uint64_t length)
 {
     m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);

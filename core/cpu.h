@@ -118,6 +118,8 @@ public:
 
     // Reads guest virtual memory through the current page tables.
     bool read_virtual(uint64_t address, void* out, size_t length) const;
+    // The guest-physical address of a virtual one, through the current page tables.
+    std::optional<uint64_t> physical_address(uint64_t address) const;
 
     // The CPUID the guest sees: the pinned model's, minus the local APIC
     // (bootsim's PC has none; the 8259 PIC delivers interrupts).

@@ -76,7 +76,7 @@ bool KernelWatch::on_init_module()
     std::string name = read_string(module + module_name_offset, module_name_length);
     m_machine.emit({.kind = EventKind::Note, .address = module, .text = "module " + name + " loaded"});
     if (!m_machine.reached(Phase::Modules))
-        m_machine.enter_phase(Phase::Modules, *m_init_module);
+        m_machine.enter_phase(Phase::Modules, *m_init_module, "do_init_module runs for module " + name);
     return false;
 }
 
@@ -105,7 +105,7 @@ bool KernelWatch::on_mount()
 bool KernelWatch::on_chroot()
 {
     if (m_device_mounted && !m_machine.reached(Phase::Root))
-        m_machine.enter_phase(Phase::Root, *m_chroot);
+        m_machine.enter_phase(Phase::Root, *m_chroot, "chroot() after a device was mounted (switch_root)");
     return false;
 }
 
@@ -124,7 +124,7 @@ bool KernelWatch::on_populate_rootfs()
         m_machine.watch(return_address, [this, return_address, frame] {
             if (m_machine.cpu().state().gpr[rsp] != frame)
                 return false;
-            m_machine.enter_phase(Phase::Initramfs, return_address);
+            m_machine.enter_phase(Phase::Initramfs, return_address, "do_populate_rootfs returned");
             m_machine.post([this, return_address] { m_machine.unwatch(return_address); });
             return true;
         });

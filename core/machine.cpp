@@ -116,18 +116,17 @@ Status Machine::load(const BootPlan& plan)
               .value = uint64_t(region.role), .text = region.name});
     }
     TRY(m_cpu->load_entry_state(plan.entry));
-    m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size,
-                                 plan.kernel_alignment});
-    enter_phase(Phase::Loaded, plan.entry.rip);
+    m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size});
+    enter_phase(Phase::Loaded, plan.entry.rip, "the boot plan was written to guest RAM");
     return Ok{};
 }
 
-void Machine::enter_phase(Phase phase, uint64_t address)
+void Machine::enter_phase(Phase phase, uint64_t address, std::string evidence)
 {
     m_phase = phase;
     m_reached[size_t(phase)] = true;
     // Consumers run first: at the handoff they may arm kernel watches.
-    emit({.kind = EventKind::PhaseEntered, .phase = phase, .address = address});
+    emit({.kind = EventKind::PhaseEntered, .phase = phase, .address = address, .text = std::move(evidence)});
     if ((m_stop_at && *m_stop_at == phase) || m_stop_at_next_phase) {
         m_stop_for_phase = true;
         m_cpu->request_stop();  // entered from a watch, not a block: stop at the next block
@@ -332,7 +331,7 @@ bool Machine::on_block(uint64_t address)
                 post([this] { enter_fast_window(); });
         }
         else
-            enter_phase(change->phase, change->address);
+            enter_phase(change->phase, change->address, change->evidence);
     }
     bool stop = (m_interrupt_waiting && address != m_interrupt_refused_at && m_cpu->interrupt_flag()) ||
                 m_stop_for_phase || m_stop_pending.load(std::memory_order_relaxed);
@@ -545,7 +544,7 @@ RunOutcome Machine::run(const RunLimits& limits)
             // Nothing can wake a CPU halted with interrupts off (no NMI source
             // on this board): the kernel's end after `poweroff` or `halt`
             // without a power-off device (machine_halt -> stop_this_cpu).
-            enter_phase(Phase::Halt, s.rip - 1);
+            enter_phase(Phase::Halt, s.rip - 1, "HLT with interrupts disabled");
             outcome = {RunEnd::Halted, fmt::format("the guest halted with interrupts disabled at rip {:#x}", s.rip - 1)};
             break;
         }

@@ -159,8 +159,9 @@ public:
     // Emits an event stamped with the current times.
     void emit(BootEvent event);
 
-    // Enters a phase shown by evidence outside the tracker (kernel functions).
-    void enter_phase(Phase phase, uint64_t address);
+    // Enters a phase shown by evidence outside the tracker (kernel
+    // functions); `evidence` says what showed it, for the log and the report.
+    void enter_phase(Phase phase, uint64_t address, std::string evidence);
     PhaseTracker& tracker() { return *m_tracker; }
 
     // Clock: guest time in ns since the machine started.

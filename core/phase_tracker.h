@@ -1,7 +1,7 @@
 #pragma once
 // Tells the boot phases from the machine's own evidence: where the CPU
 // executes, checked at the start of every translated block. Never from
-// timing, never from console text.
+// timing, never from console text, never from one kernel's layout.
 //
 //   loaded      the plan is in RAM; nothing has run
 //   decompress  the first instruction runs: the 64-bit entry (startup_64) is
@@ -10,13 +10,20 @@
 //               top of its buffer (arch/x86/boot/compressed/head_64.S copies
 //               itself to load address + init_size - its size, so that it can
 //               decompress in place) — an event, not a phase
-//   handoff     after the move, the first block at a kernel_alignment-aligned
-//               address outside that copy: the decompressor's final
-//               `jmp *%rax` into the kernel it unpacked (with KASLR, wherever
-//               the decompressor chose to put it)
-//   kernel      the first block at a kernel virtual address (the kernel
-//               proper, running on its own page tables), or at start_kernel
-//               when the kernel's symbols are known (see ui/kernel_watch.*)
+//   handoff     after the move, the first block outside that copy: the
+//               decompressor's final `jmp *%rax` into the kernel it unpacked.
+//               Its target is wherever extract_kernel() says: the output
+//               (with KASLR, wherever the decompressor chose) plus the ELF's
+//               entry offset, which is not aligned on 6.12 and later (e_entry
+//               0x1000c43), or a kernel virtual address. Nothing else runs
+//               outside the copy once it runs from it: its stack, page-fault
+//               handler and identity maps all live in it, with interrupts off.
+//               If no move is seen, the first block at a kernel virtual
+//               address stands in (the decompressor never runs up there).
+//   kernel      the first block at a kernel virtual address after a physical
+//               handoff (the kernel proper, on its own page tables), or
+//               start_kernel when the kernel's symbols are known (see
+//               core/kernel_watch.*)
 //   init        the first block in the lower, user half of the address
 //               space once the kernel runs: the first user-mode instruction
 //               (the kernel itself never executes there after its start)
@@ -33,13 +40,13 @@ struct PhaseHints {
     uint64_t load_address = 0;      // where the protected-mode code was loaded
     uint64_t loaded_size = 0;       // its size
     uint64_t buffer_end = 0;        // load_address + init_size
-    uint64_t kernel_alignment = 0;  // the decompressed kernel's physical alignment
 };
 
 struct PhaseChange {
     enum class What { Phase, DecompressorMoved } what;
     Phase phase = Phase::Loaded;
     uint64_t address = 0;
+    const char* evidence = "";  // what showed it, for the log and the report
 };
 
 class PhaseTracker final {
@@ -49,34 +56,47 @@ public:
     // Called for every block; cheap when nothing changes.
     std::optional<PhaseChange> on_block(uint64_t address)
     {
+        using What = PhaseChange::What;
         switch (m_state) {
         case State::Loaded:
             m_state = State::Decompressing;
-            return PhaseChange{PhaseChange::What::Phase, Phase::Decompress, address};
+            return PhaseChange{What::Phase, Phase::Decompress, address, "the first instruction, at the entry point"};
         case State::Decompressing:
-            if (address >= m_hints.load_address + m_hints.loaded_size && address < m_hints.buffer_end) {
+            if (in_moved_copy(address)) {
                 m_state = State::Moved;
-                m_moved_to = address;
-                return PhaseChange{PhaseChange::What::DecompressorMoved, Phase::Decompress, address};
+                return PhaseChange{What::DecompressorMoved, Phase::Decompress, address,
+                                   "a block in the top of the decompression buffer, above the loaded image"};
+            }
+            if (address >= kernel_virtual_base) {
+                m_handoff_seen = false;
+                return hand_off(address, "the first block at a kernel virtual address (no decompressor move seen)");
             }
             return std::nullopt;
         case State::Moved:
-            if (is_handoff_target(address)) {
-                m_state = State::HandedOff;
-                m_handoff_target = address;
-                return PhaseChange{PhaseChange::What::Phase, Phase::Handoff, address};
-            }
+            if (!in_moved_copy(address))
+                return hand_off(address, "the first block outside the decompressor's moved copy");
             return std::nullopt;
         case State::HandedOff:
-            if (m_kernel_entry ? address == m_kernel_entry : address >= kernel_virtual_base) {
+            if (m_kernel_entry ? address == m_kernel_entry
+                               : address >= kernel_virtual_base && m_handoff_target < kernel_virtual_base) {
                 m_state = State::Kernel;
-                return PhaseChange{PhaseChange::What::Phase, Phase::Kernel, address};
+                return PhaseChange{What::Phase, Phase::Kernel, address,
+                                   m_kernel_entry ? "start_kernel runs (kernel symbols)"
+                                                  : "the first block at a kernel virtual address after the handoff"};
+            }
+            if (!m_kernel_entry && address < user_space_end && m_handoff_target >= kernel_virtual_base) {
+                // Handed off at a virtual address and no symbols: the kernel
+                // ran from the start; the first low block is user space.
+                m_state = State::User;
+                return PhaseChange{What::Phase, Phase::Init, address,
+                                   "the first block in the user half after a virtual handoff"};
             }
             return std::nullopt;
         case State::Kernel:
             if (address < user_space_end) {
                 m_state = State::User;
-                return PhaseChange{PhaseChange::What::Phase, Phase::Init, address};
+                return PhaseChange{What::Phase, Phase::Init, address,
+                                   "the first block in the user half of the address space (user mode)"};
             }
             return std::nullopt;
         case State::User:
@@ -84,6 +104,11 @@ public:
         }
         return std::nullopt;
     }
+
+    // Whether the handoff was seen as the decompressor's jump out of its
+    // moved copy (false: inferred from the first kernel virtual address,
+    // and the jump's target is not known).
+    bool handoff_seen() const { return m_handoff_seen; }
 
     uint64_t handoff_target() const { return m_handoff_target; }
 
@@ -104,20 +129,25 @@ public:
     static constexpr uint64_t user_space_end = 0x0000800000000000ull;
 
 private:
-    bool is_handoff_target(uint64_t address) const
+    bool in_moved_copy(uint64_t address) const
     {
         auto [begin, end] = moved_copy_range();
-        bool in_moved_copy = address >= begin && address < end;
-        return !in_moved_copy && address >= 0x100000 && m_hints.kernel_alignment &&
-               address % m_hints.kernel_alignment == 0;
+        return address >= begin && address < end;
+    }
+
+    PhaseChange hand_off(uint64_t address, const char* evidence)
+    {
+        m_state = State::HandedOff;
+        m_handoff_target = address;
+        return PhaseChange{PhaseChange::What::Phase, Phase::Handoff, address, evidence};
     }
 
     enum class State { Loaded, Decompressing, Moved, HandedOff, Kernel, User };
     PhaseHints m_hints;
     State m_state = State::Loaded;
-    uint64_t m_moved_to = 0;
     uint64_t m_handoff_target = 0;
     uint64_t m_kernel_entry = 0;
+    bool m_handoff_seen = true;
 };
 
 }  // namespace bootsim

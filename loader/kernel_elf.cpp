@@ -1,5 +1,5 @@
 // lay_out_kernel() and relocate(): what arch/x86/boot/compressed/misc.c
-// (v6.1) does to the decompressed vmlinux, done on the host. parse_elf()
+// (v6.1 to 7.x) does to the decompressed vmlinux, done on the host. parse_elf()
 // moves each PT_LOAD segment to output + p_paddr - LOAD_PHYSICAL_ADDR;
 // handle_relocations() then walks the table the build appended after the ELF
 // (arch/x86/boot/compressed/Makefile: vmlinux.bin + vmlinux.relocs).
@@ -229,11 +229,30 @@ Result<KernelImage> lay_out_kernel(std::span<const uint8_t> elf)
                           h.entry, k.load_physical_addr, k.load_physical_addr + image_size);
     k.entry_offset = h.entry - k.load_physical_addr;
 
-    // The three lists, in the order handle_relocations() walks them.
+    // The lists, in the order handle_relocations() walks them, from the end
+    // of the buffer down. arch/x86/tools/relocs.c writes the table right
+    // after the stripped ELF, so it ends at the ELF's end exactly: up to
+    // 6.x three lists (32-bit, inverse 32-bit, 64-bit); once per-CPU data
+    // stopped being zero-based (Debian's 7.x) there are no inverse 32-bit
+    // relocations and the table holds two (32-bit, 64-bit). Which one it is
+    // shows in where the second list ends, not in a version number.
     RelocReader reader(elf, elf_end);
+    std::vector<uint32_t> second;
     TRY(reader.read_list("32-bit", 4, k.load_physical_addr, image_size, k.relocs32));
-    TRY(reader.read_list("inverse 32-bit", 4, k.load_physical_addr, image_size, k.relocs32_inverse));
-    TRY(reader.read_list("64-bit", 8, k.load_physical_addr, image_size, k.relocs64));
+    TRY(reader.read_list("second (64-bit or inverse 32-bit)", 4, k.load_physical_addr, image_size, second));
+    if (reader.position() == elf_end) {
+        // Two lists: the second holds 64-bit sites, so they must leave room for 8 bytes.
+        for (uint32_t site : second)
+            if (image_size < 8 || site > image_size - 8)
+                return make_error(ErrorKind::BadFormat,
+                                  "decompressed kernel: 64-bit relocation at image offset 0x{:x} runs past the "
+                                  "kernel image (0x{:x} bytes)",
+                                  site, image_size);
+        k.relocs64 = std::move(second);
+    } else {
+        k.relocs32_inverse = std::move(second);
+        TRY(reader.read_list("64-bit", 8, k.load_physical_addr, image_size, k.relocs64));
+    }
     uint64_t relocs_begin = reader.position();
 
     // parse_elf() moves the segments in place, in program-header order, and

@@ -1,9 +1,9 @@
 // KernelSymbols: the kernel's symbol table, recovered from the kallsyms
 // tables inside the decompressed image, or read from a System.map.
 //
-// scripts/kallsyms.c write_src() (v6.1) emits, for a 64-bit kernel with
-// CONFIG_KALLSYMS_BASE_RELATIVE, these tables into .rodata, each label
-// preceded by ".balign 8" (output_label(): ALGN):
+// scripts/kallsyms.c write_src() emits, for a 64-bit kernel, these tables
+// into .rodata, each label preceded by ".balign 8" (output_label(): ALGN).
+// Up to v6.3, in this order:
 //
 //   kallsyms_offsets        s32 per symbol, sorted by address
 //   kallsyms_relative_base  u64
@@ -13,6 +13,16 @@
 //   (kallsyms_seqs_of_names  not in v6.1 as released, but in Debian's 6.1.y: see seqs_formats)
 //   kallsyms_token_table    256 NUL-terminated strings, one per byte value
 //   kallsyms_token_index    256 u16: where each string starts in kallsyms_token_table
+//
+// From v6.4 (Debian's 6.12) num_syms, names, markers, token_table and
+// token_index come first, then kallsyms_offsets, kallsyms_relative_base and
+// kallsyms_seqs_of_names. Later kernels (Debian's 7.x) drop the relative
+// base: each offset is relative to its own address. Names and addresses are
+// therefore read separately: the names stream (num_syms, names, markers,
+// token table and index) is found as before, and the address table is tried
+// in every place and encoding these eras used (address_tables()); the one
+// that decodes in full, sorted, inside the kernel mapping and with _text at
+// the image's start is the kernel's. No version number is consulted.
 //
 // The vmlinux inside a bzImage is stripped, so the tables are found by
 // their shape, from the end: kallsyms_token_index is recognisable on its
@@ -58,7 +68,15 @@ constexpr uint64_t ksym_name_len = 512;
 // The smallest kallsyms_names entry: a length byte and one token code.
 constexpr uint64_t min_entry_size = 2;
 
+// 7.x no longer pads the count before kallsyms_names: the stream may start
+// at any 4-byte boundary.
+constexpr uint64_t name_align = 4;
+
 uint64_t align_up(uint64_t value) { return (value + table_align - 1) & ~(table_align - 1); }
+
+// Whether a table ending at `end` is followed by the next one at `next`
+// after at most its alignment padding (4 or 8 bytes, depending on the era).
+bool ends_right_before(uint64_t end, uint64_t next) { return end <= next && next - end < table_align; }
 
 // Little-endian reads from the image. Callers check holds() first.
 class Bytes {
@@ -256,37 +274,99 @@ std::optional<uint64_t> skip_names(const Bytes& image, uint64_t at, uint64_t cou
     return at;
 }
 
-// The tables before kallsyms_markers, given where kallsyms_num_syms is.
+// The names stream and where kallsyms_num_syms is.
 struct Layout {
-    uint64_t offsets_at, relative_base_at, names_at;
+    uint64_t num_syms_at, names_at;
     uint64_t count;
 };
 
-// Reads the symbols of a complete candidate layout, checking everything.
-Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layout, const Markers& markers,
-                                         const TokenTable& tokens)
-{
-    const uint64_t count = layout.count;
-    uint64_t relative_base = image.u64(layout.relative_base_at);
-    if (relative_base - start_kernel_map >= kernel_image_size)
-        return kallsyms_error(fmt::format(
-            "kallsyms_relative_base at image offset 0x{:x} is 0x{:x}, expected an address in the kernel mapping "
-            "0x{:x}-0x{:x}",
-            layout.relative_base_at, relative_base, start_kernel_map, start_kernel_map + kernel_image_size));
+// How kallsyms_offsets encodes addresses (kernel/kallsyms.c
+// kallsyms_sym_address() of each era):
+//   BaseRelative   v4.6 to v6.x: u32 offsets from kallsyms_relative_base;
+//                  with CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86-64 SMP up to
+//                  6.14), per-CPU symbols are stored as non-negative
+//                  absolute values and all others as relative_base - 1 -
+//                  offset, so negative.
+//   PlaceRelative  from 6.15-ish: each s32 is relative to its own address
+//                  (offset_to_ptr()), and kallsyms_relative_base is gone.
+enum class Encoding { BaseRelative, PlaceRelative };
 
-    // kallsyms_sym_address(): with CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86-64
-    // SMP), per-CPU symbols are stored as non-negative absolute values and
-    // all others as relative_base - 1 - offset, so negative; without it
-    // every offset is unsigned from relative_base. An x86-64 kernel spans
-    // less than 2 GiB, so a negative offset means the first encoding.
+// Where kallsyms_offsets (and kallsyms_relative_base) sit. Up to v6.3
+// they precede kallsyms_num_syms; commit 404bad70fcf7 ("scripts/kallsyms:
+// change the output order", v6.4) moved them after kallsyms_token_index.
+struct AddressTable {
+    const char* era;
+    Encoding encoding;
+    uint64_t offsets_at;
+    uint64_t relative_base_at;  // BaseRelative only
+};
+
+// The candidate address tables for a names stream of `count` symbols,
+// most recent layout first.
+std::vector<AddressTable> address_tables(const Bytes& image, const Layout& layout, const TokenTable& tokens)
+{
+    std::vector<AddressTable> tables;
+    const uint64_t offsets_size = align_up(4 * layout.count);
+    uint64_t after_index = tokens.index_at + token_count * 2;  // 8-aligned: index_at is, and 512 is
+    // Base-relative first: its checks (a base inside the kernel mapping, the
+    // first relative symbol exactly at it) are the stronger ones.
+    if (image.holds(after_index, offsets_size + 8))
+        tables.push_back({"offsets and kallsyms_relative_base after kallsyms_token_index (v6.4+)",
+                          Encoding::BaseRelative, after_index, after_index + offsets_size});
+    if (layout.num_syms_at >= table_align + offsets_size)
+        tables.push_back({"offsets and kallsyms_relative_base before kallsyms_num_syms (up to v6.3)",
+                          Encoding::BaseRelative, layout.num_syms_at - table_align - offsets_size,
+                          layout.num_syms_at - table_align});
+    if (image.holds(after_index, offsets_size))
+        tables.push_back({"place-relative offsets after kallsyms_token_index (v6.15+)", Encoding::PlaceRelative,
+                          after_index, 0});
+    return tables;
+}
+
+// Reads the addresses of `count` symbols from one candidate table: every
+// address must lie in the kernel mapping (per-CPU offsets aside) and come
+// in sorted order (scripts/kallsyms.c sort_symbols()). `image_address` is
+// the link-time address of image offset 0.
+Status decode_addresses(const Bytes& image, const AddressTable& table, uint64_t image_address,
+                        std::vector<KernelSymbol>& symbols)
+{
+    const uint64_t count = symbols.size();
+    auto outside = [](uint64_t address) { return address - start_kernel_map >= kernel_image_size; };
+    if (table.encoding == Encoding::PlaceRelative) {
+        for (uint64_t i = 0; i < count; i++) {
+            uint64_t at = table.offsets_at + 4 * i;
+            int32_t offset = int32_t(image.u32(at));
+            uint64_t address = image_address + at + uint64_t(int64_t(offset));
+            if (outside(address))
+                return kallsyms_error(fmt::format(
+                    "{}: kallsyms_offsets[{}] at image offset 0x{:x} is {}: address 0x{:x} is outside the kernel "
+                    "mapping",
+                    table.era, i, at, offset, address));
+            if (i > 0 && address < symbols[i - 1].address)
+                return kallsyms_error(fmt::format(
+                    "{}: kallsyms_offsets[{}] at image offset 0x{:x} gives 0x{:x}, below symbol {}'s 0x{:x}: "
+                    "expected offsets sorted by address",
+                    table.era, i, at, address, i - 1, symbols[i - 1].address));
+            symbols[i].address = address;
+        }
+        return Ok{};
+    }
+
+    uint64_t relative_base = image.u64(table.relative_base_at);
+    if (outside(relative_base))
+        return kallsyms_error(fmt::format(
+            "{}: kallsyms_relative_base at image offset 0x{:x} is 0x{:x}, expected an address in the kernel mapping "
+            "0x{:x}-0x{:x}",
+            table.era, table.relative_base_at, relative_base, start_kernel_map, start_kernel_map + kernel_image_size));
+    // An x86-64 kernel spans less than 2 GiB, so a negative offset means
+    // the absolute per-CPU encoding.
     bool absolute_percpu = false;
     for (uint64_t i = 0; i < count && !absolute_percpu; i++)
-        absolute_percpu = int32_t(image.u32(layout.offsets_at + 4 * i)) < 0;
+        absolute_percpu = int32_t(image.u32(table.offsets_at + 4 * i)) < 0;
 
-    std::vector<KernelSymbol> symbols(count);
     bool seen_relative = false;
     for (uint64_t i = 0; i < count; i++) {
-        uint64_t at = layout.offsets_at + 4 * i;
+        uint64_t at = table.offsets_at + 4 * i;
         int32_t offset = int32_t(image.u32(at));
         bool relative = !absolute_percpu || offset < 0;
         uint64_t address = !absolute_percpu ? relative_base + uint32_t(offset)
@@ -296,21 +376,43 @@ Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layou
         // symbol's address, so that symbol's offset is 0 (or -1).
         if (relative && !seen_relative && address != relative_base)
             return kallsyms_error(fmt::format(
-                "kallsyms_offsets[{}] at image offset 0x{:x} is {}, expected {} for the first relative symbol "
+                "{}: kallsyms_offsets[{}] at image offset 0x{:x} is {}, expected {} for the first relative symbol "
                 "(kallsyms_relative_base is its address)",
-                i, at, offset, absolute_percpu ? -1 : 0));
-        if (relative && address - start_kernel_map >= kernel_image_size)
+                table.era, i, at, offset, absolute_percpu ? -1 : 0));
+        if (relative && outside(address))
             return kallsyms_error(fmt::format(
-                "kallsyms_offsets[{}] at image offset 0x{:x} is {}: address 0x{:x} is outside the kernel mapping",
-                i, at, offset, address));
+                "{}: kallsyms_offsets[{}] at image offset 0x{:x} is {}: address 0x{:x} is outside the kernel mapping",
+                table.era, i, at, offset, address));
         if (i > 0 && address < symbols[i - 1].address)
             return kallsyms_error(fmt::format(
-                "kallsyms_offsets[{}] at image offset 0x{:x} gives 0x{:x}, below symbol {}'s 0x{:x}: expected "
+                "{}: kallsyms_offsets[{}] at image offset 0x{:x} gives 0x{:x}, below symbol {}'s 0x{:x}: expected "
                 "offsets sorted by address (scripts/kallsyms.c sort_symbols())",
-                i, at, address, i - 1, symbols[i - 1].address));
+                table.era, i, at, address, i - 1, symbols[i - 1].address));
         seen_relative = seen_relative || relative;
         symbols[i].address = address;
     }
+    return Ok{};
+}
+
+// A table that decodes into sorted addresses in range could still be read
+// with the wrong encoding; the linker's _text (the start of the image,
+// arch/x86/kernel/vmlinux.lds.S) pins it: it must be the image's own address.
+Status check_text_symbol(const std::vector<KernelSymbol>& symbols, const AddressTable& table, uint64_t image_address)
+{
+    for (const KernelSymbol& symbol : symbols)
+        if (symbol.name == "_text" && symbol.address != image_address)
+            return kallsyms_error(fmt::format("{}: _text decodes to 0x{:x}, expected the image's link address 0x{:x}",
+                                              table.era, symbol.address, image_address));
+    return Ok{};
+}
+
+// Reads the names of a complete candidate layout, then the addresses from
+// the first address table that holds up, checking everything.
+Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layout, const Markers& markers,
+                                         const TokenTable& tokens, uint64_t image_address)
+{
+    const uint64_t count = layout.count;
+    std::vector<KernelSymbol> symbols(count);
 
     // kallsyms_expand_symbol(): each code stands for its token; the first
     // character of the expansion is the type.
@@ -347,12 +449,27 @@ Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layou
         symbols[i].type = expanded[0];
         symbols[i].name.assign(expanded, 1);
     }
-    if (align_up(at) != markers.at)
+    if (!ends_right_before(at, markers.at))
         return kallsyms_error(fmt::format(
             "kallsyms_names ({} symbols from image offset 0x{:x}) ends at 0x{:x}, expected kallsyms_markers at "
-            "the next 8-byte boundary, found it at 0x{:x}",
+            "the next 4- or 8-byte boundary, found it at 0x{:x}",
             count, layout.names_at, at, markers.at));
-    return symbols;
+
+    std::optional<Error> first_error;
+    for (const AddressTable& table : address_tables(image, layout, tokens)) {
+        auto status = decode_addresses(image, table, image_address, symbols);
+        if (status.ok())
+            status = check_text_symbol(symbols, table, image_address);
+        if (status.ok())
+            return symbols;
+        if (!first_error)
+            first_error = status.error();
+    }
+    if (first_error)
+        return *first_error;
+    return kallsyms_error(fmt::format("kallsyms_names for {} symbols at image offset 0x{:x}: no room for "
+                                      "kallsyms_offsets before kallsyms_num_syms or after kallsyms_token_index",
+                                      count, layout.names_at));
 }
 
 // kallsyms_markers at `at`, `count` entries: markers[0] is 0 and each
@@ -430,7 +547,7 @@ Status check_seqs(const Bytes& image, uint64_t at, const SeqsFormat& format, uin
 // markers. A slot that passes is decoded in full.
 std::optional<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const Markers& markers,
                                                       const TokenTable& tokens, uint64_t first, uint64_t last,
-                                                      FurthestError& failures)
+                                                      uint64_t image_address, FurthestError& failures)
 {
     const uint64_t marker_count = markers.values.size();
     const uint64_t last_group = (marker_count - 1) * symbols_per_marker;
@@ -440,37 +557,31 @@ std::optional<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const 
     const uint64_t max_group_size = symbols_per_marker * (2 + 0x3fff);
     bool decoded_any = false;
     if (markers.at > last_group_offset + table_align) {
-        uint64_t highest = (markers.at - last_group_offset - 1) & ~(table_align - 1);
+        uint64_t highest = (markers.at - last_group_offset - 1) & ~(name_align - 1);
         uint64_t lowest = markers.at > last_group_offset + max_group_size + 2 * table_align
                               ? markers.at - last_group_offset - max_group_size - table_align
                               : 2 * table_align;
-        for (uint64_t names_at = highest; names_at >= lowest; names_at -= table_align) {
-            uint64_t num_syms_at = names_at - table_align;
-            uint64_t count = image.u32(num_syms_at);
-            if (image.u32(num_syms_at + 4) != 0 || count < first || count > last)
-                continue;
-            auto end = skip_names(image, names_at + last_group_offset, count - last_group, markers.at);
-            if (!end || align_up(*end) != markers.at)
-                continue;
-            decoded_any = true;
-            // Before kallsyms_num_syms: kallsyms_relative_base (8 bytes)
-            // and, before that, kallsyms_offsets (4 bytes a symbol, padded).
-            uint64_t offsets_size = align_up(4 * count);
-            if (num_syms_at < table_align + offsets_size) {
-                failures.note(marker_count, Stage::Decode,
-                              kallsyms_error(fmt::format("kallsyms_num_syms at image offset 0x{:x} is {}, but "
-                                                         "kallsyms_offsets would then start before the image",
-                                                         num_syms_at, count)));
-                continue;
+        for (uint64_t names_at = highest; names_at >= lowest; names_at -= name_align) {
+            // The u32 count then 4 bytes of padding up to an 8-aligned
+            // kallsyms_names (up to 6.x), or the names right after the
+            // count (7.x).
+            for (uint64_t gap : {table_align, uint64_t(4)}) {
+                uint64_t num_syms_at = names_at - gap;
+                if (gap == table_align && (names_at % table_align != 0 || image.u32(num_syms_at + 4) != 0))
+                    continue;
+                uint64_t count = image.u32(num_syms_at);
+                if (count < first || count > last)
+                    continue;
+                auto end = skip_names(image, names_at + last_group_offset, count - last_group, markers.at);
+                if (!end || !ends_right_before(*end, markers.at))
+                    continue;
+                decoded_any = true;
+                Layout layout{.num_syms_at = num_syms_at, .names_at = names_at, .count = count};
+                auto symbols = decode(image, layout, markers, tokens, image_address);
+                if (symbols.ok())
+                    return std::move(symbols.value());
+                failures.note(marker_count, Stage::Decode, symbols.error());
             }
-            Layout layout{.offsets_at = num_syms_at - table_align - offsets_size,
-                          .relative_base_at = num_syms_at - table_align,
-                          .names_at = names_at,
-                          .count = count};
-            auto symbols = decode(image, layout, markers, tokens);
-            if (symbols.ok())
-                return std::move(symbols.value());
-            failures.note(marker_count, Stage::Decode, symbols.error());
         }
     }
     if (!decoded_any)
@@ -486,7 +597,8 @@ std::optional<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const 
 // for, in one layout. Without kallsyms_seqs_of_names the markers' place
 // depends only on their number, so counts go 256 at a time.
 std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const TokenTable& tokens,
-                                                     const SeqsFormat& format, FurthestError& failures)
+                                                     const SeqsFormat& format, uint64_t image_address,
+                                                     FurthestError& failures)
 {
     // A symbol takes at least 4 bytes of offsets, 2 of names and its entry
     // in kallsyms_seqs_of_names.
@@ -517,7 +629,7 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
                 continue;
             }
         }
-        auto symbols = read_symbols(image, *markers, tokens, first, last, failures);
+        auto symbols = read_symbols(image, *markers, tokens, first, last, image_address, failures);
         if (symbols)
             return symbols;
     }
@@ -529,7 +641,8 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
     return std::nullopt;
 }
 
-Result<std::vector<KernelSymbol>> find_kallsyms(const Bytes& image)
+// `image_address`: the link-time virtual address of the image's first byte.
+Result<std::vector<KernelSymbol>> find_kallsyms(const Bytes& image, uint64_t image_address)
 {
     FurthestError failures;
     for (uint64_t index_at = 0; image.holds(index_at, token_count * 2); index_at += table_align) {
@@ -541,7 +654,7 @@ Result<std::vector<KernelSymbol>> find_kallsyms(const Bytes& image)
             continue;
         }
         for (const SeqsFormat& format : seqs_formats)
-            if (auto symbols = read_layout(image, *tokens, format, failures))
+            if (auto symbols = read_layout(image, *tokens, format, image_address, failures))
                 return std::move(*symbols);
     }
     if (failures.error())
@@ -589,7 +702,8 @@ KernelSymbols::KernelSymbols(std::vector<KernelSymbol> symbols, const char* sour
 
 Result<KernelSymbols> KernelSymbols::from_kallsyms(const KernelImage& kernel)
 {
-    auto symbols = TRY(find_kallsyms(Bytes(kernel.image)));
+    // The image starts at LOAD_PHYSICAL_ADDR, linked at __START_KERNEL_map plus it.
+    auto symbols = TRY(find_kallsyms(Bytes(kernel.image), start_kernel_map + kernel.load_physical_addr));
     return KernelSymbols(std::move(symbols), "kallsyms");
 }
 

@@ -27,9 +27,10 @@ struct KernelSymbol {
 
 class KernelSymbols final {
 public:
-    // Recovers the kallsyms tables (Linux v6.1, base-relative offsets; with
-    // or without the kallsyms_seqs_of_names later kernels and Debian's
-    // 6.1.y add) from the laid-out, unrelocated kernel image. Every table is
+    // Recovers the kallsyms tables from the laid-out, unrelocated kernel
+    // image, in every layout scripts/kallsyms.c has written since v6.1
+    // (tables before or after the names, base-relative or place-relative
+    // offsets, with or without kallsyms_seqs_of_names). Every table is
     // validated in full: a damaged table is an error, never a partial list.
     static Result<KernelSymbols> from_kallsyms(const KernelImage& kernel);
 

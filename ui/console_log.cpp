@@ -42,8 +42,8 @@ void ConsoleLog::on_event(const BootEvent& e)
                          e.address, e.address + e.size, size_text(e.size), e.text));
         break;
     case EventKind::PhaseEntered:
-        line(fmt::format("[{}] phase {:<10} at rip {:#x} (guest time {})", seconds(e.wall_ns), phase_name(e.phase),
-                         e.address, seconds(e.virtual_ns)));
+        line(fmt::format("[{}] phase {:<10} at rip {:#x} (guest time {}): {}", seconds(e.wall_ns),
+                         phase_name(e.phase), e.address, seconds(e.virtual_ns), e.text));
         break;
     case EventKind::DecompressorMoved:
         line(fmt::format("[{}] the decompressor runs from its relocated copy at {:#x}", seconds(e.wall_ns),

@@ -3,15 +3,17 @@
 namespace bootsim {
 
 HandoffVerifier::HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset,
-                                 std::string system_map, bool strict_code_tracking)
+                                 SymbolSource source, bool strict_code_tracking)
     : m_machine(machine), m_corrupt_offset(corrupt_offset), m_strict_code_tracking(strict_code_tracking),
       m_codec(compression_name(kernel.compression))
 {
-    m_host = std::async(std::launch::async, [&kernel, system_map] {
+    m_host = std::async(std::launch::async, [&kernel, source] {
                  auto host = std::make_shared<HostKernel>();
                  host->image = decompress_kernel(kernel);
-                 if (!system_map.empty()) {
-                     auto map = KernelSymbols::from_system_map(system_map);
+                 if (source.none) {
+                     host->symbols_problem = "--no-kernel-symbols";
+                 } else if (!source.system_map.empty()) {
+                     auto map = KernelSymbols::from_system_map(source.system_map);
                      if (map)
                          host->symbols = std::move(*map);
                      else
@@ -60,7 +62,40 @@ void HandoffVerifier::on_event(const BootEvent& event)
                                             host.image.error().message)});
         return;
     }
-    uint64_t output = event.address - host.image->entry_offset;
+    if (!m_machine.tracker().handoff_seen()) {
+        m_unavailable = "the decompressor's jump into the kernel was not seen";
+        m_machine.emit({.kind = EventKind::Note,
+                        .text = fmt::format("boot not recognised: the decompressor's jump into the kernel was not seen "
+                                            "(the kernel first ran at {:#x}); handoff not verified, no kernel symbols, "
+                                            "self-modifying code tracked in all of RAM",
+                                            event.address)});
+        return;
+    }
+    // The jump's target is the output plus the ELF's entry offset, as a
+    // physical address or (a kernel mapping the decompressor set up) a
+    // virtual one: the page tables say where it lands.
+    uint64_t target = event.address;
+    if (target >= PhaseTracker::kernel_virtual_base) {
+        auto physical = m_machine.cpu().physical_address(target);
+        if (!physical) {
+            m_unavailable = "the handoff target is not mapped";
+            m_machine.emit({.kind = EventKind::Note,
+                            .text = fmt::format("handoff not verified: the decompressor jumped to {:#x}, which its "
+                                                "page tables do not map",
+                                                target)});
+            return;
+        }
+        target = *physical;
+    }
+    if (target < host.image->entry_offset) {
+        m_unavailable = "the handoff target is below the kernel's entry offset";
+        m_machine.emit({.kind = EventKind::Note,
+                        .text = fmt::format("handoff not verified: the decompressor jumped to {:#x}, below the "
+                                            "kernel's entry offset {:#x} (e_entry - LOAD_PHYSICAL_ADDR)",
+                                            target, host.image->entry_offset)});
+        return;
+    }
+    uint64_t output = target - host.image->entry_offset;
     if (m_corrupt_offset) {
         uint64_t at = output + *m_corrupt_offset;
         if (m_machine.memory().contains(at, 1)) {

@@ -26,8 +26,14 @@ struct HostKernel {
 
 class HandoffVerifier final : public EventSink {
 public:
+    // Where the kernel's symbols come from: its own kallsyms, a System.map
+    // file, or nowhere (--no-kernel-symbols: the fallback, on purpose).
+    struct SymbolSource {
+        std::string system_map;
+        bool none = false;
+    };
     HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset,
-                    std::string system_map, bool strict_code_tracking);
+                    SymbolSource symbols, bool strict_code_tracking);
     void on_event(const BootEvent& event) override;
 
     const std::optional<HandoffCheck>& result() const { return m_result; }

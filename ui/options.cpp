@@ -42,6 +42,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
                    "FILE,snapshot (the guest's writes are kept in memory, the file never changes)");
     app.add_option("--system-map", o.system_map,
                    "the kernel's System.map (e.g. from Debian's -dbg package) instead of its own kallsyms");
+    app.add_flag("--no-kernel-symbols", o.no_kernel_symbols,
+                 "use no kernel symbols: phases, panics and code patching from the weaker evidence a kernel without "
+                 "kallsyms leaves (what bootsim falls back to on a kernel it does not recognise)");
     app.add_flag("--strict-code-tracking", o.strict_code_tracking,
                  "check every guest store for changed code (slower); by default the kernel's own code patching "
                  "functions are watched");
@@ -69,6 +72,8 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
 
     if (*append_opt)
         o.append = append;
+    if (o.no_kernel_symbols && !o.system_map.empty())
+        return make_error(ErrorKind::BadUsage, "--no-kernel-symbols and --system-map exclude each other");
     if (!stop_at.empty()) {
         o.stop_at = parse_phase(stop_at);
         if (!o.stop_at)

@@ -24,6 +24,7 @@ struct Options {
     std::optional<int64_t> rtc_epoch;
     std::vector<std::string> disks;     // --disk FILE[,ro|,snapshot]
     std::string system_map;             // a System.map instead of the kernel's own kallsyms
+    bool no_kernel_symbols = false;     // use no kernel symbols at all: the fallback evidence, on purpose
     bool strict_code_tracking = false;  // check every guest store for code changes
     std::string screenshot;             // --screenshot FILE.png: render the visualizer off-screen
     std::optional<Phase> screenshot_at; // set with screenshot

@@ -81,8 +81,9 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     boot->m_matcher.reset(*matcher);
     boot->m_events.add(*boot->m_matcher);
 
-    boot->m_verifier = std::make_unique<HandoffVerifier>(m, boot->m_kernel, options.corrupt_output_offset,
-                                                         options.system_map, options.strict_code_tracking);
+    boot->m_verifier = std::make_unique<HandoffVerifier>(
+        m, boot->m_kernel, options.corrupt_output_offset,
+        HandoffVerifier::SymbolSource{options.system_map, options.no_kernel_symbols}, options.strict_code_tracking);
     boot->m_events.add(*boot->m_verifier);
     if (extra)
         boot->m_events.add(*extra);

@@ -21,45 +21,61 @@ void RunReport::on_event(const BootEvent& e)
         m_root["phases"].push_back({{"phase", std::string(phase_name(e.phase))},
                                     {"wall_seconds", double(e.wall_ns) / 1e9},
                                     {"guest_seconds", double(e.virtual_ns) / 1e9},
-                                    {"rip", fmt::format("{:#x}", e.address)}});
+                                    {"rip", fmt::format("{:#x}", e.address)},
+                                    {"evidence", e.text}});
         break;
     case EventKind::DecompressorMoved:
         m_root["decompressor_moved_to"] = fmt::format("{:#x}", e.address);
         break;
     case EventKind::SerialOutput:
         m_serial_bytes += e.text.size();
-        m_root["serial_bytes"] = m_serial_bytes;
         break;
     case EventKind::ExceptionDelivered:
-        m_root["exceptions_delivered"] = ++m_exceptions;
+        ++m_exceptions;
         break;
     case EventKind::Note:
         m_root["notes"].push_back(e.text);
         break;
     case EventKind::Interrupt:
-        m_root["interrupts"][std::to_string(e.value)] = m_root["interrupts"].value(std::to_string(e.value), 0) + 1;
+        ++m_interrupts[e.value];
         break;
     case EventKind::IdleSkip:
         m_idle_ns += e.size;
-        m_root["idle_skipped_seconds"] = double(m_idle_ns) / 1e9;
         break;
-    case EventKind::DiskIo: {
-        auto& disk = m_root["disk"];
-        disk["requests"] = disk.value("requests", 0) + 1;
-        disk[e.text + "_bytes"] = disk.value(e.text + "_bytes", uint64_t(0)) + e.size;
+    case EventKind::DiskIo:
+        ++m_disk_requests;
+        m_disk_bytes[e.text] += e.size;
         if (!e.value)
-            disk["errors"] = disk.value("errors", 0) + 1;
+            ++m_disk_errors;
         break;
-    }
     case EventKind::GuestHalted:
         break;
     }
 }
 
+nlohmann::json RunReport::to_json() const
+{
+    nlohmann::json out = m_root;
+    out["serial_bytes"] = m_serial_bytes;
+    out["exceptions_delivered"] = m_exceptions;
+    out["idle_skipped_seconds"] = double(m_idle_ns) / 1e9;
+    nlohmann::json interrupts = nlohmann::json::object();
+    for (auto [vector, count] : m_interrupts)
+        interrupts[std::to_string(vector)] = count;
+    out["interrupts"] = interrupts;
+    nlohmann::json disk = {{"requests", m_disk_requests}, {"errors", m_disk_errors}};
+    for (const auto& [kind, bytes] : m_disk_bytes)
+        disk[kind + "_bytes"] = bytes;
+    out["disk"] = disk;
+    return out;
+}
+
 bool RunReport::write(const std::string& path) const
 {
     std::ofstream out(path);
-    out << m_root.dump(2) << "\n";
+    // The guest's text (notes, panic messages) need not be valid UTF-8:
+    // replace what is not rather than fail the whole report.
+    out << to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return bool(out);
 }
 
