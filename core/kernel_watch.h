@@ -39,6 +39,8 @@ public:
     // Whether the kernel's code patching is covered, so that per-store
     // checks are not needed.
     bool watches_code_patching() const { return m_text_poke || m_text_poke_early; }
+    // Whether panic() is watched, so a panic ends the run where it is entered.
+    bool watches_panic() const { return m_panic.has_value(); }
     const std::string& panic_message() const { return m_panic_message; }
 
     // The kernel's printf-style panic format with its arguments, as far as

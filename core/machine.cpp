@@ -1,5 +1,7 @@
 #include "core/machine.h"
 
+#include <cstring>
+
 #include <x86intrin.h>
 
 namespace bootsim {
@@ -117,6 +119,7 @@ Status Machine::load(const BootPlan& plan)
     }
     TRY(m_cpu->load_entry_state(plan.entry));
     m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size});
+    m_loaded_size = plan.loaded_size;
     enter_phase(Phase::Loaded, plan.entry.rip, "the boot plan was written to guest RAM");
     return Ok{};
 }
@@ -325,7 +328,10 @@ bool Machine::on_block(uint64_t address)
     ++m_blocks_executed;
     if (auto change = m_tracker->on_block(address)) {
         if (change->what == PhaseChange::What::DecompressorMoved) {
-            emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address});
+            if (auto begin = find_moved_copy(change->address))
+                m_tracker->narrow_moved_copy(*begin);
+            emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address,
+                  .size = m_tracker->moved_copy_range().second - m_tracker->moved_copy_range().first});
             m_fast_range = m_tracker->moved_copy_range();
             if (m_fast_decompression)
                 post([this] { enter_fast_window(); });
@@ -346,6 +352,35 @@ bool Machine::on_block(uint64_t address)
             stop = stop_for_step(address);
     }
     return stop;
+}
+
+std::optional<uint64_t> Machine::find_moved_copy(uint64_t running_at) const
+{
+    // head_64.S copied the loaded image (text, data, payload) up to the end
+    // of the buffer with `rep movsq` before jumping to the copy, and nothing
+    // has written the payload since: its last page is in the copy, at the
+    // same distance from the copy's start as from the load address.
+    constexpr uint64_t needle_size = 4096;
+    const auto [coarse_begin, end] = m_tracker->moved_copy_range();
+    const uint64_t load = coarse_begin - m_loaded_size;
+    if (m_loaded_size < needle_size || !m_memory->contains(load, end - load))
+        return std::nullopt;
+    const uint8_t* ram = m_memory->host_base();
+    const uint8_t* needle = ram + coarse_begin - needle_size;
+    const uint8_t* found = nullptr;
+    for (const uint8_t* from = ram + coarse_begin; from < ram + end;) {
+        auto* at = static_cast<const uint8_t*>(memmem(from, size_t(ram + end - from), needle, needle_size));
+        if (!at)
+            break;
+        found = at;  // the copy is the last one: it ends at the top of the buffer
+        from = at + 1;
+    }
+    if (!found)
+        return std::nullopt;
+    uint64_t begin = uint64_t(found - ram) + needle_size - m_loaded_size;
+    if (running_at < begin)
+        return std::nullopt;  // not where the CPU runs: keep the coarse range
+    return begin;
 }
 
 void Machine::on_exception(uint8_t vector, uint64_t rip, uint32_t error_code)

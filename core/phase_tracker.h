@@ -112,11 +112,22 @@ public:
 
     uint64_t handoff_target() const { return m_handoff_target; }
 
-    // Where the decompressor's relocated copy may lie: above its original
-    // load, up to the end of its buffer.
+    // Where the decompressor's relocated copy lies: above its original
+    // load, up to the end of its buffer, until narrow_moved_copy() says
+    // where it starts.
     std::pair<uint64_t, uint64_t> moved_copy_range() const
     {
-        return {m_hints.load_address + m_hints.loaded_size, m_hints.buffer_end};
+        return {m_copy_begin ? m_copy_begin : m_hints.load_address + m_hints.loaded_size, m_hints.buffer_end};
+    }
+
+    // The copy starts at `begin` (measured in guest RAM once the move is
+    // seen). The coarse range can hold the kernel's own entry: without
+    // KASLR the kernel decompresses at its load address, and a 7.x entry
+    // point 40 MiB into the image lies below the copy but above the load.
+    void narrow_moved_copy(uint64_t begin)
+    {
+        if (begin >= m_hints.load_address + m_hints.loaded_size && begin < m_hints.buffer_end)
+            m_copy_begin = begin;
     }
 
     // With the kernel's symbols known, the kernel phase starts at
@@ -147,6 +158,7 @@ private:
     State m_state = State::Loaded;
     uint64_t m_handoff_target = 0;
     uint64_t m_kernel_entry = 0;
+    uint64_t m_copy_begin = 0;  // 0: not measured
     bool m_handoff_seen = true;
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds images/out/FLAVOUR/initrd-modules.cpio.gz (FLAVOUR = generic or
-# cloud), stage one of the two-stage boot: a static busybox whose /init
-# insmods the modules that FLAVOUR's Debian kernel needs to reach a
+# Builds images/out/SUITE/FLAVOUR/initrd-modules.cpio.gz (a kernel that
+# images/fetch-kernels.sh SUITE FLAVOUR fetched), stage one of the two-stage
+# boot: a static busybox whose /init insmods the modules that kernel needs
+# to reach a
 # virtio-blk disk on PCI and mount ext4 from it, mounts /dev/vda and
 # switch_roots into its /sbin/init (images/build-root-disk.sh makes that
 # disk). Every step prints a BOOTSIM-* marker on the console, and any failure
@@ -22,19 +23,19 @@
 # kernel (its version file, rewritten by fetch-kernels.sh) changed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-flavour=${1:-}
-case "$flavour" in
-    generic|cloud) ;;
-    *) echo "usage: $0 generic|cloud" >&2; exit 2 ;;
-esac
-dir="$here/out/$flavour"
+if [ $# -ne 2 ]; then
+    echo "usage: $0 SUITE FLAVOUR   (e.g. trixie cloud; see images/kernels.txt)" >&2
+    exit 2
+fi
+flavour="$1 $2"
+dir="$here/out/$1/$2"
 mods="$dir/modules"
 target="$dir/initrd-modules.cpio.gz"
 listing="$dir/initrd-modules.txt"
 busybox=/bin/busybox
 [ -x "$busybox" ] || { echo "images: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
 [ -f "$dir/version" ] && [ -d "$mods" ] ||
-    { echo "images: no $flavour kernel in $dir (run images/fetch-kernels.sh)" >&2; exit 1; }
+    { echo "images: no $flavour kernel in $dir (run images/fetch-kernels.sh $flavour)" >&2; exit 1; }
 command -v objcopy >/dev/null || { echo "images: objcopy missing (apt-get install binutils)" >&2; exit 1; }
 version=$(cat "$dir/version")
 if [ -f "$target" ] && [ -f "$listing" ] && [ "$target" -nt "$0" ] &&

@@ -99,12 +99,25 @@ int run_headless(const Options& options)
         !verifier.result() && !verifier.unavailable())
         code = exit_emulator_failure;
 
+    const KernelLogWatch& kernel_log = boot.kernel_log();
+    if (kernel_log.oopses() || kernel_log.warnings() || kernel_log.bugs())
+        console.line(fmt::format("the kernel reported {} oops(es), {} WARN(s) and {} BUG line(s) on its console",
+                                 kernel_log.oopses(), kernel_log.warnings(), kernel_log.bugs()));
     console.line(fmt::format("[{:8.3f}s] end: {} (exit {})", double(machine.wall_ns()) / 1e9, outcome.reason, code));
     if (dump)
         fmt::print(stderr, "{}\n", machine.cpu().state().dump());
 
     if (!options.report.empty()) {
         report.root()["outcome"] = {{"reason", outcome.reason}, {"exit_code", code}};
+        report.root()["kernel_log"] = {{"oopses", kernel_log.oopses()},
+                                       {"warnings", kernel_log.warnings()},
+                                       {"bugs", kernel_log.bugs()},
+                                       {"panic", kernel_log.panic() ? nlohmann::json(*kernel_log.panic()) : nullptr}};
+        const HandoffVerifier::SymbolsUsed used = verifier.symbols_used();
+        report.root()["kernel_symbols"] = {{"count", used.count},
+                                           {"source", used.source},
+                                           {"armed", used.armed},
+                                           {"problem", used.problem}};
         if (verifier.result()) {
             const HandoffCheck& c = *verifier.result();
             report.root()["handoff_check"] = {{"matched", c.matched},

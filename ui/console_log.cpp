@@ -46,8 +46,8 @@ void ConsoleLog::on_event(const BootEvent& e)
                          phase_name(e.phase), e.address, seconds(e.virtual_ns), e.text));
         break;
     case EventKind::DecompressorMoved:
-        line(fmt::format("[{}] the decompressor runs from its relocated copy at {:#x}", seconds(e.wall_ns),
-                         e.address));
+        line(fmt::format("[{}] the decompressor runs from its relocated copy at {:#x} ({} at the top of its buffer)",
+                         seconds(e.wall_ns), e.address, size_text(e.size)));
         break;
     case EventKind::Note:
         line(fmt::format("[{}] {}", seconds(e.wall_ns), e.text));

@@ -44,6 +44,21 @@ const KernelSymbols* HandoffVerifier::symbols() const
     return host && host->symbols ? &*host->symbols : nullptr;
 }
 
+HandoffVerifier::SymbolsUsed HandoffVerifier::symbols_used() const
+{
+    SymbolsUsed used{.count = 0, .source = "none", .armed = m_watch != nullptr, .problem = ""};
+    const HostKernel* host = host_if_ready();
+    if (!host)
+        used.problem = "not recovered yet when the run ended";
+    else if (!host->symbols)
+        used.problem = host->symbols_problem;
+    else {
+        used.count = host->symbols->size();
+        used.source = host->symbols->source();
+    }
+    return used;
+}
+
 const KernelImage* HandoffVerifier::host_image() const
 {
     const HostKernel* host = host_if_ready();
@@ -118,7 +133,7 @@ void HandoffVerifier::arm_kernel_watch(int64_t virtual_offset)
     const HostKernel& host = *m_host.get();
     if (!host.symbols) {
         m_machine.emit({.kind = EventKind::Note,
-                        .text = fmt::format("no kernel symbols ({}): phases from weaker evidence, no panic detection",
+                        .text = fmt::format("no kernel symbols ({}): phases from weaker evidence, panics from the console",
                                             host.symbols_problem)});
         return;
     }

@@ -41,6 +41,14 @@ public:
     const std::optional<std::string>& unavailable() const { return m_unavailable; }
     const KernelWatch* kernel_watch() const { return m_watch.get(); }
     const KernelSymbols* symbols() const;
+    // What the run knew of the kernel's symbols, for the report.
+    struct SymbolsUsed {
+        size_t count = 0;      // recovered (0: none)
+        std::string source;    // "kallsyms", "System.map" or "none"
+        bool armed = false;    // the kernel watches were armed with them
+        std::string problem;   // why there are none
+    };
+    SymbolsUsed symbols_used() const;
     // The payload as the host decompressed and laid it out; null until ready.
     const KernelImage* host_image() const;
 

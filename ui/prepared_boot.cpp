@@ -85,6 +85,11 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
         m, boot->m_kernel, options.corrupt_output_offset,
         HandoffVerifier::SymbolSource{options.system_map, options.no_kernel_symbols}, options.strict_code_tracking);
     boot->m_events.add(*boot->m_verifier);
+    HandoffVerifier* verifier = boot->m_verifier.get();
+    boot->m_kernel_log = std::make_unique<KernelLogWatch>(m, [verifier] {
+        return verifier->kernel_watch() && verifier->kernel_watch()->watches_panic();
+    });
+    boot->m_events.add(*boot->m_kernel_log);
     if (extra)
         boot->m_events.add(*extra);
 

@@ -18,6 +18,7 @@
 #include "ui/console_log.h"
 #include "ui/expect_matcher.h"
 #include "ui/handoff_verifier.h"
+#include "ui/kernel_log_watch.h"
 #include "ui/options.h"
 #include "ui/run_report.h"
 
@@ -40,6 +41,7 @@ public:
     RunReport& report() { return m_report; }
     ExpectMatcher& matcher() { return *m_matcher; }
     HandoffVerifier& verifier() { return *m_verifier; }
+    KernelLogWatch& kernel_log() { return *m_kernel_log; }
 
 private:
     explicit PreparedBoot(Options options, BzImage kernel) : m_options(std::move(options)), m_kernel(std::move(kernel)) {}
@@ -56,6 +58,7 @@ private:
     std::unique_ptr<Machine> m_machine;
     std::unique_ptr<ExpectMatcher> m_matcher;
     std::unique_ptr<HandoffVerifier> m_verifier;
+    std::unique_ptr<KernelLogWatch> m_kernel_log;
     std::unique_ptr<PcBoard> m_board;
 };
 

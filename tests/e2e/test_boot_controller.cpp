@@ -20,7 +20,7 @@ namespace {
 Options cloud_options(const std::string& append)
 {
     Options o;
-    o.kernel = image("cloud/vmlinuz");
+    o.kernel = image("bookworm/cloud/vmlinuz");
     o.initrd = image("initrd-busybox.cpio.gz");
     o.append = append;
     return o;
@@ -144,7 +144,7 @@ TEST(BootController, StepsExactlyInsideTheUnhookedDecompressorAndPausesAtItsEnd)
 {
     // The XZ kernel: its decompressor runs long enough to pause in it.
     Options o = cloud_options("console=ttyS0 nokaslr");
-    o.kernel = image("generic/vmlinuz");
+    o.kernel = image("bookworm/generic/vmlinuz");
     BootController c(o);
     ASSERT_TRUE(wait_for(c, [](const MachineSnapshot& s) { return s.state == RunState::Paused; }));
     c.send({CommandKind::RunToPhase, Phase::Decompress});

@@ -82,14 +82,15 @@ TEST_P(TwoStage, ModulesRootSwitchRootAndTheFileLands)
     EXPECT_NE(disk.file("/bootsim-wrote.txt").find("written by the guest at boot"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(DebianKernels, TwoStage, ::testing::Values("generic", "cloud"));
+INSTANTIATE_TEST_SUITE_P(DebianKernels, TwoStage, ::testing::ValuesIn(bootsim::test::default_kernels()),
+                         bootsim::test::kernel_param_name);
 
 TEST(Disk, SnapshotReadsBackItsWritesAndNeverChangesTheFile)
 {
     DiskCopy disk;
     std::string before = read_all(disk.path());
     auto mtime = std::filesystem::last_write_time(disk.path());
-    auto r = run_bootsim(two_stage_args("cloud", disk.path() + ",snapshot"));
+    auto r = run_bootsim(two_stage_args("bookworm/cloud", disk.path() + ",snapshot"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("BOOTSIM-ROOT-READBACK: written by the guest at boot"), std::string::npos) << r.output;
     EXPECT_TRUE(read_all(disk.path()) == before) << "the snapshot image changed";
@@ -100,7 +101,7 @@ TEST(Disk, ReadOnlyDiskRefusesTheGuestsWrites)
 {
     DiskCopy disk;
     std::string before = read_all(disk.path());
-    auto r = run_bootsim(two_stage_args("cloud", disk.path() + ",ro"));
+    auto r = run_bootsim(two_stage_args("bookworm/cloud", disk.path() + ",ro"));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("BOOTSIM-ROOT-OK"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("BOOTSIM-ROOT-WRITE-FAILED"), std::string::npos) << r.output;
@@ -110,7 +111,7 @@ TEST(Disk, ReadOnlyDiskRefusesTheGuestsWrites)
 TEST(Disk, TimeoutAfterTheSyncKeepsTheFile)
 {
     DiskCopy disk;
-    Interactive guest(two_stage_args("cloud", disk.path(), 40) + " --append 'console=ttyS0 bootsim.hold'");
+    Interactive guest(two_stage_args("bookworm/cloud", disk.path(), 40) + " --append 'console=ttyS0 bootsim.hold'");
     ASSERT_TRUE(guest.wait_for("BOOTSIM-ROOT-SYNCED", 240)) << guest.output();
     EXPECT_EQ(guest.wait_exit(120), 3) << guest.output();
     EXPECT_NE(disk.file("/bootsim-wrote.txt").find("written by the guest at boot"), std::string::npos);
@@ -119,7 +120,7 @@ TEST(Disk, TimeoutAfterTheSyncKeepsTheFile)
 TEST(Disk, SigintAfterTheSyncKeepsTheFileAndExitsCleanly)
 {
     DiskCopy disk;
-    Interactive guest(two_stage_args("cloud", disk.path()) + " --append 'console=ttyS0 bootsim.hold'");
+    Interactive guest(two_stage_args("bookworm/cloud", disk.path()) + " --append 'console=ttyS0 bootsim.hold'");
     ASSERT_TRUE(guest.wait_for("BOOTSIM-ROOT-SYNCED", 240)) << guest.output();
     guest.signal(SIGINT);
     EXPECT_EQ(guest.wait_exit(60), 130) << guest.output();
@@ -130,7 +131,7 @@ TEST(Disk, SigintAfterTheSyncKeepsTheFileAndExitsCleanly)
 TEST(Disk, ImageTruncatedUnderTheGuestGivesItIoErrors)
 {
     DiskCopy disk;
-    Interactive guest(two_stage_args("cloud", disk.path()) + " --append 'console=ttyS0 bootsim.hold'");
+    Interactive guest(two_stage_args("bookworm/cloud", disk.path()) + " --append 'console=ttyS0 bootsim.hold'");
     ASSERT_TRUE(guest.wait_for("BOOTSIM-ROOT-SYNCED", 240)) << guest.output();
     std::filesystem::resize_file(disk.path(), 1 << 20);
     // The guest sees failed reads (its init, paged back in from the disk,

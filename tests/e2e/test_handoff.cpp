@@ -31,7 +31,7 @@ void PrintTo(const HandoffCase& c, std::ostream* os)
 
 std::string case_name(const ::testing::TestParamInfo<HandoffCase>& info)
 {
-    return std::string(info.param.kernel) + (info.param.kaslr ? "_kaslr" : "_nokaslr");
+    return bootsim::test::kernel_test_name(info.param.kernel) + (info.param.kaslr ? "_kaslr" : "_nokaslr");
 }
 
 class Handoff : public ::testing::TestWithParam<HandoffCase> {};
@@ -67,15 +67,22 @@ TEST_P(Handoff, ReachesAVerifiedHandoff)
 }
 
 INSTANTIATE_TEST_SUITE_P(DebianKernels, Handoff,
-                         ::testing::Values(HandoffCase{"generic", "xz", true}, HandoffCase{"generic", "xz", false},
-                                           HandoffCase{"cloud", "lz4", true}, HandoffCase{"cloud", "lz4", false}),
+                         ::testing::Values(HandoffCase{"bookworm/generic", "xz", true},
+                                           HandoffCase{"bookworm/generic", "xz", false},
+                                           HandoffCase{"bookworm/cloud", "lz4", true},
+                                           HandoffCase{"bookworm/cloud", "lz4", false},
+                                           // 6.12 and 7.x: an unaligned entry, zstd, a two-list relocation table
+                                           HandoffCase{"trixie/generic", "zstd", true},
+                                           HandoffCase{"trixie/generic", "zstd", false},
+                                           HandoffCase{"trixie-backports/cloud", "zstd", true},
+                                           HandoffCase{"trixie-backports/cloud", "zstd", false}),
                          case_name);
 
 // The check compares the guest's bytes, not the host's with themselves: one
 // byte changed in guest memory must fail it, naming the address.
 TEST(HandoffCheck, OneCorruptedGuestByteFailsAndIsNamed)
 {
-    std::string args = "--kernel " + image("cloud/vmlinuz") +
+    std::string args = "--kernel " + image("bookworm/cloud/vmlinuz") +
                        " --headless --stop-at handoff --timeout 120 --append 'console=ttyS0 nokaslr'"
                        " --debug-corrupt-output 0x123456";
     auto r = run_bootsim(args);
@@ -87,7 +94,7 @@ TEST(HandoffCheck, OneCorruptedGuestByteFailsAndIsNamed)
 TEST(Report, JsonHasThePhasesAndTheCheck)
 {
     std::string report = std::filesystem::temp_directory_path() / ("bootsim-report-" + std::to_string(getpid()) + ".json");
-    auto r = run_bootsim("--kernel " + image("cloud/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") +
+    auto r = run_bootsim("--kernel " + image("bookworm/cloud/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") +
                          " --headless --stop-at handoff --timeout 120 --report " + report);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     std::ifstream in(report);

@@ -38,7 +38,7 @@ Shot take(const std::string& phase)
     std::string png = (std::filesystem::temp_directory_path() / ("bootsim-shot-" + phase + ".png")).string();
     std::filesystem::remove(png);
     auto r = run_command("env -u DISPLAY -u WAYLAND_DISPLAY " + std::string(BOOTSIM_BINARY) + " --kernel " +
-                         image("cloud/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") + " --append '" +
+                         image("bookworm/cloud/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") + " --append '" +
                          append + "' --timeout 180 --screenshot " + png + " --screenshot-at " + phase + " 2>&1");
     shot.output = r.output;
     EXPECT_EQ(r.exit_code, 0) << r.output.substr(r.output.size() > 2000 ? r.output.size() - 2000 : 0);
@@ -48,7 +48,7 @@ Shot take(const std::string& phase)
     if (picture)
         shot.picture = std::move(*picture);
     // The same plan bootsim made, for the addresses.
-    auto kernel = load_bzimage(image("cloud/vmlinuz"));
+    auto kernel = load_bzimage(image("bookworm/cloud/vmlinuz"));
     auto initrd = read_file(image("initrd-busybox.cpio.gz"), "initrd");
     BootConfig config;
     config.cmdline = append;

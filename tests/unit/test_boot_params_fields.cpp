@@ -292,7 +292,7 @@ TEST(BootParamsFields, ShortSpanKeepsWhatItHolds)
 // source file since the unit tests are not given the images directory.
 std::filesystem::path cloud_kernel()
 {
-    return std::filesystem::path(__FILE__).parent_path() / "../../images/out/cloud/vmlinuz";
+    return std::filesystem::path(__FILE__).parent_path() / "../../images/out/bookworm/cloud/vmlinuz";
 }
 
 TEST(BootParamsFields, DecodesTheRealKernelHeader)

@@ -132,3 +132,27 @@ TEST(PhaseTracker, FallbackWhenNoMoveIsSeen)
     ASSERT_TRUE(c);
     EXPECT_EQ(c->phase, Phase::Init);
 }
+
+// Without KASLR a 7.x kernel decompresses at its load address and its entry
+// point lies 40 MiB in, above the loaded image: inside the coarse copy
+// range, below the copy itself. Once the copy's start is measured, the jump
+// there is the handoff.
+TEST(PhaseTracker, EntryBelowTheMeasuredCopyIsTheHandoff)
+{
+    PhaseTracker t(hints());
+    decompress_and_move(t);
+    t.narrow_moved_copy(0x3000000);
+    EXPECT_EQ(t.moved_copy_range().first, 0x3000000u);
+    EXPECT_FALSE(t.on_block(0x3a00200));  // still the copy
+    auto c = t.on_block(0x28c0fa0);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->phase, Phase::Handoff);
+}
+
+TEST(PhaseTracker, AMeasuredCopyOutsideTheBufferIsIgnored)
+{
+    PhaseTracker t(hints());
+    t.narrow_moved_copy(0x5000000);
+    t.narrow_moved_copy(0x100000);
+    EXPECT_EQ(t.moved_copy_range().first, 0x1800000u);
+}
