@@ -5,7 +5,7 @@ Runs the two one after the other, alternating, in the same sitting, and
 prints the median wall time at which each console marker appeared, and the
 ratio bootsim / QEMU. Usage:
 
-    bench/boot_vs_qemu.py [--runs 3] [--kernels generic,cloud] [--two-stage]
+    bench/boot_vs_qemu.py [--runs 3] [--kernels bookworm/generic,bookworm/cloud,trixie/generic,trixie-backports/cloud] [--two-stage]
 
 --two-stage boots the module initrd and the ext4 root disk (as a snapshot,
 so the image is not changed) and times the root's marker too.
@@ -65,7 +65,7 @@ def run(command, timeout, markers=MARKERS, on_line=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--kernels", default="generic,cloud")
+    parser.add_argument("--kernels", default="bookworm/generic,bookworm/cloud,trixie/generic,trixie-backports/cloud")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--two-stage", action="store_true")
     args = parser.parse_args()

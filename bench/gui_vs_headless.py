@@ -13,7 +13,7 @@ draws its whole window the whole time: off-screen through SDL's offscreen
 driver on Mesa's llvmpipe by default, or in an X window under Xvfb with
 --xvfb. Usage:
 
-    bench/gui_vs_headless.py [--runs 3] [--kernels generic,cloud] [--xvfb]
+    bench/gui_vs_headless.py [--runs 3] [--kernels bookworm/generic,bookworm/cloud] [--xvfb]
 
 Needs the reference images (images/fetch-kernels.sh, images/build-initrd.sh)
 and build/bootsim; --xvfb needs xvfb-run.
@@ -42,7 +42,7 @@ def phase_times(line, seen):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--kernels", default="generic,cloud")
+    parser.add_argument("--kernels", default="bookworm/generic,bookworm/cloud")
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--xvfb", action="store_true", help="draw in an X window under Xvfb instead of off-screen")
     args = parser.parse_args()

@@ -233,18 +233,6 @@ Status check_layout(const std::string& name, std::span<const uint8_t> file)
                           "0x{:x} + payload_length 0x{:x}), the file has {} bytes",
                           name, setup + payload_end, setup, h.payload_offset, h.payload_length,
                           file.size());
-    if (payload_end > code)
-        return make_error(ErrorKind::BadFormat,
-                          "{}: the payload (payload_offset 0x{:x} + payload_length 0x{:x}) runs "
-                          "past the protected-mode code (syssize 0x{:x} paragraphs, {} bytes)",
-                          name, h.payload_offset, h.payload_length, syssize, code);
-
-    // The compressed kernel ends with its decompressed size (4 bytes).
-    if (h.payload_length < 8)
-        return make_error(ErrorKind::BadFormat,
-                          "{}: payload_length {} is too small for a compressed kernel", name,
-                          h.payload_length);
-
     if (h.init_size == 0)
         return make_error(ErrorKind::BadFormat,
                           "{}: init_size is 0: the header does not say how much memory the "
@@ -276,6 +264,7 @@ const char* compression_name(Compression c)
     case Compression::Lzo: return "lzo";
     case Compression::Lz4: return "lz4";
     case Compression::Zstd: return "zstd";
+    case Compression::Unknown: return "unknown";
     }
     return "unknown";
 }
@@ -298,6 +287,8 @@ std::span<const uint8_t> BzImage::protected_mode_code() const
 
 std::span<const uint8_t> BzImage::payload() const
 {
+    if (!payload_problem.empty())
+        return {};
     return protected_mode_code().subspan(header.payload_offset, header.payload_length);
 }
 
@@ -324,12 +315,27 @@ Result<BzImage> parse_bzimage(std::string name, std::vector<uint8_t> bytes)
     bz.file = std::move(bytes);
     bz.header = decode(raw_header(bz.file));
 
+    uint64_t payload_end = uint64_t(bz.header.payload_offset) + bz.header.payload_length;
+    uint64_t code = bz.protected_mode_code().size();
+    if (payload_end > code) {
+        bz.payload_problem = fmt::format("the payload (payload_offset 0x{:x} + payload_length 0x{:x}) runs past the "
+                                         "protected-mode code ({} bytes)",
+                                         bz.header.payload_offset, bz.header.payload_length, code);
+        return bz;
+    }
+    // The compressed kernel ends with its decompressed size (4 bytes).
+    if (bz.header.payload_length < 8) {
+        bz.payload_problem =
+            fmt::format("payload_length {} is too small for a compressed kernel", bz.header.payload_length);
+        return bz;
+    }
     std::span<const uint8_t> payload = bz.payload();
     auto compression = identify_compression(payload);
-    if (!compression)
-        return make_error(ErrorKind::BadFormat, "{}: payload at 0x{:x}: {}", bz.path,
-                          bz.setup_size() + bz.header.payload_offset,
-                          compression.error().message);
+    if (!compression) {
+        bz.payload_problem = fmt::format("payload at 0x{:x}: {}", bz.setup_size() + bz.header.payload_offset,
+                                         compression.error().message);
+        return bz;
+    }
     bz.compression = *compression;
     // Every compressor the kernel build uses appends the decompressed size
     // (scripts/Makefile.lib, size_append; gzip's own ISIZE is the same).

@@ -13,7 +13,10 @@
 
 namespace bootsim {
 
-enum class Compression { Gzip, Bzip2, Lzma, Xz, Lzo, Lz4, Zstd };
+// Unknown: the payload fields or magic name no format bootsim knows. The
+// kernel still boots (its own decompressor does not care, nor does QEMU's
+// -kernel loader); only the host-side checks are off.
+enum class Compression { Gzip, Bzip2, Lzma, Xz, Lzo, Lz4, Zstd, Unknown };
 const char* compression_name(Compression c);
 
 // The fields of the setup header the loader uses, decoded. Names follow
@@ -51,16 +54,22 @@ struct BzImage {
     std::span<const uint8_t> setup_header_bytes() const;
     size_t setup_size() const;             // (setup_sects + 1) * 512
     std::span<const uint8_t> protected_mode_code() const;  // loaded at the 32/64-bit load address
-    std::span<const uint8_t> payload() const;              // the compressed kernel
-    Compression compression;
+    std::span<const uint8_t> payload() const;              // the compressed kernel; empty if unusable
+    Compression compression = Compression::Unknown;
     uint32_t decompressed_size = 0;        // the payload's last 4 bytes (little-endian)
+    // Why the payload cannot be read on the host (empty: it can). Not an
+    // error: the boot protocol does not need payload_offset/payload_length
+    // (QEMU's loader never reads them); bootsim uses them only to verify
+    // the handoff and recover the kernel's symbols.
+    std::string payload_problem;
 };
 
 // Parses and validates a bzImage held in memory. `name` is used in messages.
 // Rejects: too short, no "HdrS" magic, protocol older than 2.12 (no
 // xloadflags, no 64-bit entry), no 64-bit entry point (XLF_KERNEL_64 clear),
-// setup or payload reaching past the end of the file, an unknown payload
-// magic, an init_size of 0.
+// setup, code or payload reaching past the end of the file, an init_size of
+// 0. A payload that lies outside the protected-mode code, is too short or
+// has an unknown magic is only noted (payload_problem).
 Result<BzImage> parse_bzimage(std::string name, std::vector<uint8_t> bytes);
 
 // Reads `path` and parses it; a missing or empty file is its own error.

@@ -288,6 +288,8 @@ Result<KernelImage> lay_out_kernel(std::span<const uint8_t> elf)
 Result<KernelImage> decompress_kernel(const BzImage& bz)
 {
     auto prefixed = [&](const Error& e) { return Error{e.kind, bz.path + ": " + e.message}; };
+    if (!bz.payload_problem.empty())
+        return prefixed(Error{ErrorKind::Unsupported, bz.payload_problem});
     auto bytes = decompress_payload(bz.compression, bz.payload(), bz.decompressed_size);
     if (!bytes)
         return prefixed(bytes.error());

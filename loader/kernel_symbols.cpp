@@ -455,18 +455,21 @@ Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layou
             "the next 4- or 8-byte boundary, found it at 0x{:x}",
             count, layout.names_at, at, markers.at));
 
-    std::optional<Error> first_error;
+    // No table decodes: say why for each, since which era the kernel is
+    // from is exactly what is not known.
+    std::string why;
     for (const AddressTable& table : address_tables(image, layout, tokens)) {
         auto status = decode_addresses(image, table, image_address, symbols);
         if (status.ok())
             status = check_text_symbol(symbols, table, image_address);
         if (status.ok())
             return symbols;
-        if (!first_error)
-            first_error = status.error();
+        std::string message = status.error().message;
+        message.erase(0, message.find("kallsyms: ") == std::string::npos ? 0 : message.find("kallsyms: ") + 10);
+        why += (why.empty() ? "" : "; ") + message;
     }
-    if (first_error)
-        return *first_error;
+    if (!why.empty())
+        return kallsyms_error(fmt::format("{} names decoded, but no kallsyms_offsets table fits them: {}", count, why));
     return kallsyms_error(fmt::format("kallsyms_names for {} symbols at image offset 0x{:x}: no room for "
                                       "kallsyms_offsets before kallsyms_num_syms or after kallsyms_token_index",
                                       count, layout.names_at));

@@ -127,7 +127,8 @@ std::optional<Codec> host_codec(Compression format)
     case Compression::Zstd: return Codec::Zstd;
     case Compression::Lz4: return Codec::Lz4Legacy;
     case Compression::Bzip2:
-    case Compression::Lzo: break;
+    case Compression::Lzo:
+    case Compression::Unknown: break;
     }
     return std::nullopt;
 }

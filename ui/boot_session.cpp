@@ -11,6 +11,20 @@ namespace bootsim {
 
 namespace {
 
+// boot.rst, "kernel_version": a pointer (minus 0x200) to a NUL-terminated
+// string in the setup code, "6.12.118+deb13-amd64 (debian-kernel@...) #1 ...".
+std::string kernel_version_string(const BzImage& kernel)
+{
+    const auto& file = kernel.file;
+    if (file.size() < 0x210)
+        return "";
+    size_t at = size_t(file[0x20e] | file[0x20f] << 8) + 0x200;
+    std::string text;
+    while (at < file.size() && at < kernel.setup_size() && file[at] && text.size() < 256)
+        text += char(file[at++]);
+    return text;
+}
+
 int fail(const Error& error)
 {
     fmt::print(stderr, "bootsim: error: {}\n", error.message);
@@ -109,6 +123,13 @@ int run_headless(const Options& options)
 
     if (!options.report.empty()) {
         report.root()["outcome"] = {{"reason", outcome.reason}, {"exit_code", code}};
+        const BzImage& k = boot.kernel();
+        report.root()["kernel"] = {{"path", options.kernel},
+                                   {"version", kernel_version_string(k)},
+                                   {"boot_protocol", fmt::format("{}.{:02}", k.header.version >> 8, k.header.version & 0xff)},
+                                   {"payload_codec", compression_name(k.compression)},
+                                   {"payload_bytes", k.payload().size()},
+                                   {"decompressed_bytes", k.decompressed_size}};
         report.root()["kernel_log"] = {{"oopses", kernel_log.oopses()},
                                        {"warnings", kernel_log.warnings()},
                                        {"bugs", kernel_log.bugs()},

@@ -99,10 +99,13 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     boot->m_board = std::make_unique<PcBoard>(m, board_config);
 
     const BzImage& k = boot->m_kernel;
-    boot->m_console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {} payload ({:.1f} MiB -> {:.1f} MiB), {}",
-                                     options.kernel, k.header.version >> 8, k.header.version & 0xff,
-                                     compression_name(k.compression), double(k.payload().size()) / (1 << 20),
-                                     double(k.decompressed_size) / (1 << 20), Cpu::version_string()));
+    std::string payload = k.payload_problem.empty()
+                              ? fmt::format("{} payload ({:.1f} MiB -> {:.1f} MiB)", compression_name(k.compression),
+                                            double(k.payload().size()) / (1 << 20),
+                                            double(k.decompressed_size) / (1 << 20))
+                              : "payload not readable on the host (" + k.payload_problem + ")";
+    boot->m_console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {}, {}", options.kernel, k.header.version >> 8,
+                                     k.header.version & 0xff, payload, Cpu::version_string()));
     boot->m_console.line(fmt::format("command line: \"{}\", RAM {} MiB", boot->m_plan.cmdline,
                                      boot->m_plan.mem_size >> 20));
     if (auto status = m.load(boot->m_plan); !status)

@@ -1,6 +1,7 @@
 // KernelSymbols: kallsyms tables built byte by byte the way
-// scripts/kallsyms.c write_src() (v6.1) lays them out, recovered from a fake
-// kernel image; one corruption per case, each an error; System.map parsing.
+// scripts/kallsyms.c write_src() lays them out (v6.1, v6.4+, 7.x), recovered
+// from a fake kernel image; one corruption per case, each an error;
+// System.map parsing.
 
 #include <gtest/gtest.h>
 
@@ -32,10 +33,17 @@ struct Symbol {
     std::string name;
 };
 
-// The tables, in the order write_src() emits them.
+// Which write_src() wrote the tables.
+enum class Layout {
+    V61,  // offsets, relative_base, num_syms, names, markers, (seqs), token_table, token_index
+    V64,  // num_syms, names, markers, token_table, token_index, offsets, relative_base, seqs (Debian's 6.12)
+    V7,   // as V64, but names right after the count, place-relative offsets, no relative_base (Debian's 7.x)
+};
+
 struct Options {
     unsigned seqs_entry_size = 0;  // 0: v6.1 as released; 3: Debian's 6.1.y; 4: 32-bit
     bool drop_last_name = false;   // kallsyms_names one entry short of kallsyms_num_syms
+    Layout layout = Layout::V61;
 };
 
 struct Built {
@@ -118,44 +126,53 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
 
     junk(b.image, 0x1234, 1);
     align8(b.image);
-    b.offsets_at = b.image.size();
-    for (const Symbol& s : symbols) {
-        int64_t offset = !absolute_percpu ? int64_t(s.address - relative_base)
-                         : s.type == 'A'  ? int64_t(s.address)
-                                          : int64_t(relative_base - s.address) - 1;
-        append(b.image, uint32_t(offset), 4);
-    }
-    align8(b.image);
-    b.relative_base_at = b.image.size();
-    append(b.image, relative_base, 8);
-    b.num_syms_at = b.image.size();
-    append(b.image, symbols.size(), 4);
-    align8(b.image);
-
-    b.names_at = b.image.size();
-    std::vector<uint32_t> markers;
-    for (size_t i = 0; i < symbols.size(); i++) {
-        if (i % 256 == 0)
-            markers.push_back(uint32_t(b.image.size() - b.names_at));
-        b.name_entry_at.push_back(b.image.size());
-        if (options.drop_last_name && i + 1 == symbols.size())
-            break;
-        Bytes codes = compress(std::string(1, symbols[i].type) + symbols[i].name, tokens);
-        if (codes.size() <= 0x7f) {
-            b.image.push_back(uint8_t(codes.size()));
-        } else {  // a "big" symbol: two-byte ULEB128 length
-            b.image.push_back(uint8_t((codes.size() & 0x7f) | 0x80));
-            b.image.push_back(uint8_t(codes.size() >> 7));
+    auto emit_offsets = [&] {
+        b.offsets_at = b.image.size();
+        for (const Symbol& s : symbols) {
+            // Place-relative: from the entry's own link address (image offset 0 is _text).
+            int64_t offset = options.layout == Layout::V7 ? int64_t(s.address - (text + b.image.size()))
+                             : !absolute_percpu            ? int64_t(s.address - relative_base)
+                             : s.type == 'A'               ? int64_t(s.address)
+                                                           : int64_t(relative_base - s.address) - 1;
+            append(b.image, uint32_t(offset), 4);
         }
-        b.image.insert(b.image.end(), codes.begin(), codes.end());
-    }
-    align8(b.image);
-    b.markers_at = b.image.size();
-    for (uint32_t m : markers)
-        append(b.image, m, 4);
-    align8(b.image);
-
-    if (options.seqs_entry_size != 0) {
+        align8(b.image);
+        if (options.layout != Layout::V7) {
+            b.relative_base_at = b.image.size();
+            append(b.image, relative_base, 8);
+        }
+    };
+    auto emit_names = [&] {
+        b.num_syms_at = b.image.size();
+        append(b.image, symbols.size(), 4);
+        if (options.layout != Layout::V7)
+            align8(b.image);
+        b.names_at = b.image.size();
+        std::vector<uint32_t> markers;
+        for (size_t i = 0; i < symbols.size(); i++) {
+            if (i % 256 == 0)
+                markers.push_back(uint32_t(b.image.size() - b.names_at));
+            b.name_entry_at.push_back(b.image.size());
+            if (options.drop_last_name && i + 1 == symbols.size())
+                break;
+            Bytes codes = compress(std::string(1, symbols[i].type) + symbols[i].name, tokens);
+            if (codes.size() <= 0x7f) {
+                b.image.push_back(uint8_t(codes.size()));
+            } else {  // a "big" symbol: two-byte ULEB128 length
+                b.image.push_back(uint8_t((codes.size() & 0x7f) | 0x80));
+                b.image.push_back(uint8_t(codes.size() >> 7));
+            }
+            b.image.insert(b.image.end(), codes.begin(), codes.end());
+        }
+        align8(b.image);
+        b.markers_at = b.image.size();
+        for (uint32_t m : markers)
+            append(b.image, m, 4);
+        align8(b.image);
+    };
+    auto emit_seqs = [&] {
+        if (options.seqs_entry_size == 0)
+            return;
         // kallsyms_seqs_of_names: symbol indices sorted by name.
         std::vector<uint32_t> seqs(symbols.size());
         std::iota(seqs.begin(), seqs.end(), 0u);
@@ -172,19 +189,31 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
             }
         }
         align8(b.image);
+    };
+    auto emit_tokens = [&] {
+        b.token_table_at = b.image.size();
+        for (int c = 0; c < 256; c++) {
+            b.token_index[c] = uint16_t(b.image.size() - b.token_table_at);
+            b.image.insert(b.image.end(), tokens[c].begin(), tokens[c].end());
+            b.image.push_back(0);
+        }
+        align8(b.image);
+        b.token_index_at = b.image.size();
+        for (uint16_t offset : b.token_index)
+            append(b.image, offset, 2);
+        align8(b.image);
+    };
+    if (options.layout == Layout::V61) {
+        emit_offsets();
+        emit_names();
+        emit_seqs();
+        emit_tokens();
+    } else {
+        emit_names();
+        emit_tokens();
+        emit_offsets();
+        emit_seqs();
     }
-
-    b.token_table_at = b.image.size();
-    for (int c = 0; c < 256; c++) {
-        b.token_index[c] = uint16_t(b.image.size() - b.token_table_at);
-        b.image.insert(b.image.end(), tokens[c].begin(), tokens[c].end());
-        b.image.push_back(0);
-    }
-    align8(b.image);
-    b.token_index_at = b.image.size();
-    for (uint16_t offset : b.token_index)
-        append(b.image, offset, 2);
-    align8(b.image);
     junk(b.image, 0x777, 2);
     return b;
 }
@@ -533,6 +562,68 @@ TEST_F(SystemMap, MissingEmptyAndBlankFilesAreErrors)
     ASSERT_FALSE(blank.ok());
     EXPECT_EQ(blank.error().kind, ErrorKind::BadFormat);
     EXPECT_NE(blank.error().message.find("no symbols"), std::string::npos) << blank.error().message;
+}
+
+}  // namespace
+}  // namespace bootsim
+
+namespace bootsim {
+namespace {
+
+// Debian's 6.12: the names first, then the token tables, then the offsets
+// with their relative base and kallsyms_seqs_of_names (scripts/kallsyms.c
+// since v6.4).
+TEST(KernelSymbolsKallsyms, RecoversTheV64LayoutWithOffsetsAfterTheTokenIndex)
+{
+    auto expected = kernel_symbols(600);
+    Built built = build(expected, {.seqs_entry_size = 4, .layout = Layout::V64});
+    ASSERT_EQ(built.offsets_at, built.token_index_at + 512);
+    ASSERT_LT(built.names_at, built.token_table_at);
+    expect_recovers(expected, built);
+}
+
+// Debian's 7.x: no padding between kallsyms_num_syms and kallsyms_names,
+// and each offset relative to its own address (no relative base, no
+// absolute per-CPU symbols).
+TEST(KernelSymbolsKallsyms, RecoversThe7xLayoutWithPlaceRelativeOffsets)
+{
+    std::vector<Symbol> expected;
+    for (const Symbol& s : kernel_symbols(600))
+        if (s.type != 'A')
+            expected.push_back(s);
+    Built built = build(expected, {.seqs_entry_size = 3, .layout = Layout::V7});
+    ASSERT_EQ(built.names_at, built.num_syms_at + 4);
+    ASSERT_EQ(built.relative_base_at, 0u);
+    expect_recovers(expected, built);
+}
+
+TEST(KernelSymbolsKallsyms, PlaceRelativeOffsetOutsideTheKernelIsAnError)
+{
+    std::vector<Symbol> expected;
+    for (const Symbol& s : kernel_symbols(300))
+        if (s.type != 'A')
+            expected.push_back(s);
+    Built built = build(expected, {.layout = Layout::V7});
+    put32(built.image, built.offsets_at + 4 * 5, 0x7fffffff);
+    Error e = kallsyms_error(built.image);
+    EXPECT_NE(e.message.find("place-relative"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("kallsyms_offsets[5]"), std::string::npos) << e.message;
+}
+
+// A base-relative table read as place-relative can decode into sorted
+// addresses in range; _text pins the right reading.
+TEST(KernelSymbolsKallsyms, TextSymbolMustSitAtTheImageStart)
+{
+    auto expected = kernel_symbols(300);
+    Built built = build(expected, {.layout = Layout::V64});
+    // Move every relative symbol by one page: still sorted, still in range.
+    uint64_t base = fake::get32(built.image, built.relative_base_at) |
+                    uint64_t(fake::get32(built.image, built.relative_base_at + 4)) << 32;
+    base += 0x1000;
+    put32(built.image, built.relative_base_at, uint32_t(base));
+    put32(built.image, built.relative_base_at + 4, uint32_t(base >> 32));
+    Error e = kallsyms_error(built.image);
+    EXPECT_NE(e.message.find("_text decodes to 0xffffffff81001000"), std::string::npos) << e.message;
 }
 
 }  // namespace
