@@ -16,7 +16,7 @@
 #include "core/guest_memory.h"
 #include "core/page_walk.h"
 #include "core/result.h"
-#include "loader/boot_plan.h"
+#include "core/boot_plan.h"
 
 namespace bootsim {
 

@@ -26,7 +26,7 @@
 #include "core/interrupt_controller.h"
 #include "core/io_bus.h"
 #include "core/phase_tracker.h"
-#include "loader/boot_plan.h"
+#include "core/boot_plan.h"
 
 namespace bootsim {
 

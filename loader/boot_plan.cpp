@@ -253,29 +253,6 @@ Result<Region> cmdline_region(const BzImage& kernel, const std::string& cmdline)
 
 }  // namespace
 
-const char* region_role_name(RegionRole role)
-{
-    switch (role) {
-    case RegionRole::Gdt: return "gdt";
-    case RegionRole::PageTables: return "page-tables";
-    case RegionRole::BootParams: return "boot-params";
-    case RegionRole::Cmdline: return "cmdline";
-    case RegionRole::Kernel: return "kernel";
-    case RegionRole::DecompressBuffer: return "decompress-buffer";
-    case RegionRole::Initrd: return "initrd";
-    }
-    return "unknown";
-}
-
-const Region* BootPlan::find(RegionRole role) const
-{
-    for (const Region& r : regions) {
-        if (r.role == role)
-            return &r;
-    }
-    return nullptr;
-}
-
 std::vector<E820Entry> build_e820(uint64_t mem_size)
 {
     std::vector<E820Entry> map;

@@ -68,8 +68,12 @@ constexpr uint64_t ksym_name_len = 512;
 // The smallest kallsyms_names entry: a length byte and one token code.
 constexpr uint64_t min_entry_size = 2;
 
-// 7.x no longer pads the count before kallsyms_names: the stream may start
-// at any 4-byte boundary.
+// Up to 6.x every table starts at an 8-byte boundary (ALGN); in Debian's
+// 7.x builds the tables follow each other unpadded (seen: the token index
+// 4-aligned right after the token table, the offsets right after the
+// index, the names right after the count). So every seam accepts either:
+// the next table right after the previous one, or after zero padding to 8.
+// The names stream starts at a 4-byte boundary at least.
 constexpr uint64_t name_align = 4;
 
 uint64_t align_up(uint64_t value) { return (value + table_align - 1) & ~(table_align - 1); }
@@ -194,10 +198,10 @@ Result<TokenTable> check_token_table(const Bytes& image, uint64_t table_at, uint
         table.tokens[i] = image.chars(start, end - start);
         matched++;
     }
-    if (align_up(end + 1) != index_at)
+    if (!ends_right_before(end + 1, index_at))
         return kallsyms_error(fmt::format(
-            "kallsyms_token_table at image offset 0x{:x} ends at 0x{:x}, expected kallsyms_token_index at the next "
-            "8-byte boundary, found it at 0x{:x}",
+            "kallsyms_token_table at image offset 0x{:x} ends at 0x{:x}, expected kallsyms_token_index right after "
+            "it or at the next 8-byte boundary, found it at 0x{:x}",
             table_at, end + 1, index_at));
     for (uint64_t pad = end + 1; pad < index_at; pad++)
         if (image.u8(pad) != 0)
@@ -219,15 +223,16 @@ Result<TokenTable> read_token_table(const Bytes& image, uint64_t index_at)
             "kallsyms_token_index at image offset 0x{:x} lists a token at table offset 0x{:x}, before the "
             "image starts",
             index_at, last_offset));
-    uint64_t highest = (index_at - last_offset - 1) & ~(table_align - 1);
+    uint64_t highest = index_at - last_offset - 1;
     uint64_t lowest_end = index_at - last_offset;  // start of the last token, at the lowest
     uint64_t span = ksym_name_len + 1 + table_align;
     uint64_t lowest = lowest_end > span ? lowest_end - span : 0;
 
     std::optional<Error> best;
     size_t best_matched = 0;
-    for (uint64_t table_at = highest + table_align; table_at >= lowest + table_align;) {
-        table_at -= table_align;
+    // Any byte: the token table follows byte-sized or 3-byte tables.
+    for (uint64_t table_at = highest + 1; table_at > lowest;) {
+        table_at--;
         size_t matched = 0;
         auto table = check_token_table(image, table_at, index_at, matched);
         if (table.ok())
@@ -307,19 +312,27 @@ std::vector<AddressTable> address_tables(const Bytes& image, const Layout& layou
 {
     std::vector<AddressTable> tables;
     const uint64_t offsets_size = align_up(4 * layout.count);
-    uint64_t after_index = tokens.index_at + token_count * 2;  // 8-aligned: index_at is, and 512 is
+    const uint64_t index_end = tokens.index_at + token_count * 2;
+    // After the index: right there (7.x) or at the next 8-byte boundary.
+    std::vector<uint64_t> after_index{align_up(index_end)};
+    if (index_end % 4 == 0 && index_end != after_index[0])
+        after_index.insert(after_index.begin(), index_end);
     // Base-relative first: its checks (a base inside the kernel mapping, the
     // first relative symbol exactly at it) are the stronger ones.
-    if (image.holds(after_index, offsets_size + 8))
-        tables.push_back({"offsets and kallsyms_relative_base after kallsyms_token_index (v6.4+)",
-                          Encoding::BaseRelative, after_index, after_index + offsets_size});
+    for (uint64_t at : after_index)
+        for (uint64_t base_at : {at + 4 * layout.count, align_up(at + 4 * layout.count)})
+            if (image.holds(at, base_at - at + 8) && (base_at % 8 == 0 || base_at == at + 4 * layout.count) &&
+                (tables.empty() || tables.back().relative_base_at != base_at || tables.back().offsets_at != at))
+                tables.push_back({"offsets and kallsyms_relative_base after kallsyms_token_index (v6.4+)",
+                                  Encoding::BaseRelative, at, base_at});
     if (layout.num_syms_at >= table_align + offsets_size)
         tables.push_back({"offsets and kallsyms_relative_base before kallsyms_num_syms (up to v6.3)",
                           Encoding::BaseRelative, layout.num_syms_at - table_align - offsets_size,
                           layout.num_syms_at - table_align});
-    if (image.holds(after_index, offsets_size))
-        tables.push_back({"place-relative offsets after kallsyms_token_index (v6.15+)", Encoding::PlaceRelative,
-                          after_index, 0});
+    for (uint64_t at : after_index)
+        if (image.holds(at, 4 * layout.count))
+            tables.push_back({"place-relative offsets after kallsyms_token_index (v6.15+)", Encoding::PlaceRelative,
+                              at, 0});
     return tables;
 }
 
@@ -476,9 +489,9 @@ Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layou
 }
 
 // kallsyms_markers at `at`, `count` entries: markers[0] is 0 and each
-// group of 256 symbols takes at least 512 bytes (2 per symbol). An odd
-// count is followed by 4 bytes of zero padding.
-Result<Markers> check_markers(const Bytes& image, uint64_t at, uint64_t count)
+// group of 256 symbols takes at least 512 bytes (2 per symbol). Padded (up
+// to 6.x), an odd count is followed by 4 bytes of zeros.
+Result<Markers> check_markers(const Bytes& image, uint64_t at, uint64_t count, bool padded)
 {
     Markers markers{.at = at, .values = {}};
     markers.values.reserve(count);
@@ -496,7 +509,7 @@ Result<Markers> check_markers(const Bytes& image, uint64_t at, uint64_t count)
                                               count, at, i, value, least));
         markers.values.push_back(value);
     }
-    if (count % 2 == 1 && image.u32(at + 4 * count) != 0)
+    if (padded && count % 2 == 1 && image.u32(at + 4 * count) != 0)
         return kallsyms_error(fmt::format("kallsyms_markers ({} entries at image offset 0x{:x}): padding at 0x{:x} "
                                           "is 0x{:x}, expected 0",
                                           count, at, at + 4 * count, image.u32(at + 4 * count)));
@@ -612,26 +625,41 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
         uint64_t last = first + step - 1;
         uint64_t marker_count = (first + symbols_per_marker - 1) / symbols_per_marker;
         uint64_t seqs_size = align_up(format.entry_size * last);
-        uint64_t markers_size = align_up(4 * marker_count);
-        if (tokens.table_at < seqs_size + markers_size)
-            break;
-        uint64_t seqs_at = tokens.table_at - seqs_size;
-        uint64_t markers_at = seqs_at - markers_size;
-        if (image.u32(markers_at) != 0)
-            continue;  // markers[0] is always 0: the cheap test first
-        any_markers = true;
-        auto markers = check_markers(image, markers_at, marker_count);
-        if (!markers.ok()) {
-            failures.note(0, Stage::Markers, markers.error());
-            continue;
-        }
-        if (format.entry_size != 0) {
-            auto seqs = check_seqs(image, seqs_at, format, last, tokens.table_at);
-            if (!seqs.ok()) {
-                failures.note(marker_count, Stage::Seqs, seqs.error());
+        // Without seqs the markers end right at the token table (7.x) or
+        // are padded to 8 bytes before it (6.x).
+        std::optional<Markers> found;
+        for (bool padded : {true, false}) {
+            if (!padded && (format.entry_size != 0 || marker_count % 2 == 0))
+                continue;  // no seqs between, and only an odd count differs
+            uint64_t markers_size = padded ? align_up(4 * marker_count) : 4 * marker_count;
+            if (tokens.table_at < seqs_size + markers_size)
+                continue;
+            uint64_t seqs_at = tokens.table_at - seqs_size;
+            uint64_t markers_at = seqs_at - markers_size;
+            if (image.u32(markers_at) != 0)
+                continue;  // markers[0] is always 0: the cheap test first
+            any_markers = true;
+            auto markers = check_markers(image, markers_at, marker_count, padded);
+            if (!markers.ok()) {
+                failures.note(0, Stage::Markers, markers.error());
                 continue;
             }
+            if (format.entry_size != 0) {
+                auto seqs = check_seqs(image, seqs_at, format, last, tokens.table_at);
+                if (!seqs.ok()) {
+                    failures.note(marker_count, Stage::Seqs, seqs.error());
+                    continue;
+                }
+            }
+            found = std::move(*markers);
+            break;
         }
+        if (!found) {
+            if (tokens.table_at < seqs_size + 4 * marker_count)
+                break;
+            continue;
+        }
+        auto* markers = &*found;
         auto symbols = read_symbols(image, *markers, tokens, first, last, image_address, failures);
         if (symbols)
             return symbols;
@@ -648,7 +676,8 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
 Result<std::vector<KernelSymbol>> find_kallsyms(const Bytes& image, uint64_t image_address)
 {
     FurthestError failures;
-    for (uint64_t index_at = 0; image.holds(index_at, token_count * 2); index_at += table_align) {
+    // Every 2 bytes: kallsyms_token_index is u16s, 8-aligned up to 6.x only.
+    for (uint64_t index_at = 0; image.holds(index_at, token_count * 2); index_at += 2) {
         if (!looks_like_token_index(image, index_at))
             continue;
         auto tokens = read_token_table(image, index_at);

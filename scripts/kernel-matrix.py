@@ -11,9 +11,11 @@ time (default: the core count). --busybox boots the busybox initrd to its
 /init marker instead. Each boot writes a JSON report into --out (default
 images/out/matrix/); the table has the kernel, its version, the payload
 codec, each phase's guest and wall time (guest/wall, in seconds), and how the
-run ended. A kernel whose package cannot be fetched today (unstable churns)
-is a row marked "skipped", not a failure. Exit status: 0 when every kernel
-that was fetched reached its marker and powered off, 1 otherwise.
+run ended. A row passes when the run exited 0 with the marker on the console,
+every phase was detected, the handoff was verified and the kernel's own
+symbols were used. A kernel whose package cannot be fetched today (unstable
+churns) is a row marked "skipped", not a failure. Exit status: 0 when every
+kernel that was fetched passed, 1 otherwise.
 
 Needs a build (scripts/build.sh), images/build-initrd.sh and
 images/build-root-disk.sh.
@@ -79,8 +81,23 @@ def boot(suite, flavour, args):
             rep = json.load(f)
     except (OSError, ValueError) as e:
         rep = {"outcome": {"reason": f"no report ({e})", "exit_code": r.returncode}}
-    ok = r.returncode == 0 and marker.encode() in console
-    return rep, ok, r.returncode
+    # Recognised, not just booted: every phase from machine evidence, the
+    # handoff verified against the payload, the kernel's own symbols used.
+    wanted = [p for p in PHASES if not (args.busybox and p in ("modules", "root"))]
+    seen = {p["phase"] for p in rep.get("phases", [])}
+    problems = []
+    if r.returncode != 0:
+        problems.append(f"exit {r.returncode}")
+    if marker.encode() not in console:
+        problems.append(f"no {marker}")
+    missing = [p for p in wanted if p not in seen]
+    if missing:
+        problems.append("no phase " + ",".join(missing))
+    if not rep.get("handoff_check", {}).get("matched"):
+        problems.append("handoff not verified")
+    if not rep.get("kernel_symbols", {}).get("armed"):
+        problems.append("no kernel symbols")
+    return rep, problems, r.returncode
 
 
 def main():
@@ -111,32 +128,30 @@ def main():
         futures = {pool.submit(boot, s, f, args): (s, f) for s, f in runnable}
         for fut in concurrent.futures.as_completed(futures):
             key = futures[fut]
-            rep, ok, code = fut.result()
-            rows[key] = (rep, ok)
-            print(f"matrix: {key[0]} {key[1]}: {'ok' if ok else 'FAILED'} (exit {code})", file=sys.stderr)
+            rep, problems, code = fut.result()
+            rows[key] = (rep, problems)
+            print(f"matrix: {key[0]} {key[1]}: {'; '.join(problems) or 'ok'} (exit {code})", file=sys.stderr)
 
-    shown = [p for p in PHASES if args.busybox is False or p not in ("modules", "root")]
+    shown = [p for p in PHASES if not (args.busybox and p in ("modules", "root"))]
     header = ["kernel", "version", "codec"] + shown + ["end"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     failed = False
     for suite, flavour in kernels:
-        rep, ok = rows[(suite, flavour)]
+        rep, problems = rows[(suite, flavour)]
         name = f"{suite} {flavour}"
         if rep is None:
-            print(f"| {name} | | | " + " | ".join("" for _ in shown) + f" | {ok} |")
+            print(f"| {name} | | | " + " | ".join("" for _ in shown) + f" | {problems} |")
             continue
-        failed = failed or not ok
+        failed = failed or bool(problems)
         version = rep.get("kernel", {}).get("version", "").split(" ")[0]
         codec = rep.get("kernel", {}).get("payload_codec", "")
         times = {}
         for p in rep.get("phases", []):
             times.setdefault(p["phase"], f"{p['guest_seconds']:.1f}/{p['wall_seconds']:.1f}")
-        end = rep.get("outcome", {}).get("reason", "?")
-        if ok:
-            end = "powered off: " + end.split(" at rip")[0] if "halted" in end else end
-        else:
-            end = "FAILED: " + end
+        end = rep.get("outcome", {}).get("reason", "?").split(" at rip")[0]
+        if problems:
+            end = "FAILED (" + "; ".join(problems) + "): " + end
         print(f"| {name} | {version} | {codec} | " + " | ".join(times.get(p, "-") for p in shown) + f" | {end} |")
     return 1 if failed else 0
 

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "ui/console_input.h"
-#include "ui/prepared_boot.h"
+#include "run/prepared_boot.h"
 
 namespace bootsim {
 

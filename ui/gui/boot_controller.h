@@ -17,7 +17,7 @@
 #include "ui/gui/boot_model.h"
 #include "ui/gui/machine_snapshot.h"
 #include "ui/options.h"
-#include "ui/prepared_boot.h"
+#include "run/prepared_boot.h"
 
 namespace bootsim::gui {
 

@@ -15,12 +15,12 @@
 #include "devices/disk_image.h"
 #include "loader/boot_plan.h"
 #include "loader/bzimage.h"
-#include "ui/console_log.h"
-#include "ui/expect_matcher.h"
-#include "ui/handoff_verifier.h"
-#include "ui/kernel_log_watch.h"
-#include "ui/options.h"
-#include "ui/run_report.h"
+#include "run/console_log.h"
+#include "run/expect_matcher.h"
+#include "run/handoff_verifier.h"
+#include "run/kernel_log_watch.h"
+#include "run/run_options.h"
+#include "run/run_report.h"
 
 namespace bootsim {
 

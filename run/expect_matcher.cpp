@@ -1,4 +1,4 @@
-#include "ui/expect_matcher.h"
+#include "run/expect_matcher.h"
 
 namespace bootsim {
 

@@ -1,4 +1,4 @@
-#include "ui/kernel_log_watch.h"
+#include "run/kernel_log_watch.h"
 
 namespace bootsim {
 

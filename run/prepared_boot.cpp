@@ -1,4 +1,4 @@
-#include "ui/prepared_boot.h"
+#include "run/prepared_boot.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "core/kernel_watch.h"
+#include "run/kernel_watch.h"
 
 #include <cctype>
 

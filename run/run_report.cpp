@@ -1,4 +1,4 @@
-#include "ui/run_report.h"
+#include "run/run_report.h"
 
 #include <fstream>
 

@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "core/boot_event.h"
-#include "core/kernel_watch.h"
+#include "run/kernel_watch.h"
 #include "core/machine.h"
 #include "loader/kernel_image.h"
 #include "loader/kernel_symbols.h"

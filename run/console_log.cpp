@@ -1,4 +1,4 @@
-#include "ui/console_log.h"
+#include "run/console_log.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "ui/handoff_verifier.h"
+#include "run/handoff_verifier.h"
 
 namespace bootsim {
 
