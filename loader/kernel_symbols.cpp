@@ -313,10 +313,12 @@ std::vector<AddressTable> address_tables(const Bytes& image, const Layout& layou
     std::vector<AddressTable> tables;
     const uint64_t offsets_size = align_up(4 * layout.count);
     const uint64_t index_end = tokens.index_at + token_count * 2;
-    // After the index: right there (7.x) or at the next 8-byte boundary.
-    std::vector<uint64_t> after_index{align_up(index_end)};
-    if (index_end % 4 == 0 && index_end != after_index[0])
-        after_index.insert(after_index.begin(), index_end);
+    // After the index: right there (7.x), at the next 4-byte boundary (the
+    // offsets' own alignment) or at the next 8-byte one (ALGN, up to 6.x).
+    std::vector<uint64_t> after_index;
+    for (uint64_t at : {index_end, (index_end + 3) & ~uint64_t(3), align_up(index_end)})
+        if (std::find(after_index.begin(), after_index.end(), at) == after_index.end())
+            after_index.push_back(at);
     // Base-relative first: its checks (a base inside the kernel mapping, the
     // first relative symbol exactly at it) are the stronger ones.
     for (uint64_t at : after_index)
@@ -345,49 +347,35 @@ Status decode_addresses(const Bytes& image, const AddressTable& table, uint64_t 
 {
     const uint64_t count = symbols.size();
     auto outside = [](uint64_t address) { return address - start_kernel_map >= kernel_image_size; };
-    if (table.encoding == Encoding::PlaceRelative) {
-        for (uint64_t i = 0; i < count; i++) {
-            uint64_t at = table.offsets_at + 4 * i;
-            int32_t offset = int32_t(image.u32(at));
-            uint64_t address = image_address + at + uint64_t(int64_t(offset));
-            if (outside(address))
-                return kallsyms_error(fmt::format(
-                    "{}: kallsyms_offsets[{}] at image offset 0x{:x} is {}: address 0x{:x} is outside the kernel "
-                    "mapping",
-                    table.era, i, at, offset, address));
-            if (i > 0 && address < symbols[i - 1].address)
-                return kallsyms_error(fmt::format(
-                    "{}: kallsyms_offsets[{}] at image offset 0x{:x} gives 0x{:x}, below symbol {}'s 0x{:x}: "
-                    "expected offsets sorted by address",
-                    table.era, i, at, address, i - 1, symbols[i - 1].address));
-            symbols[i].address = address;
-        }
-        return Ok{};
-    }
-
-    uint64_t relative_base = image.u64(table.relative_base_at);
-    if (outside(relative_base))
-        return kallsyms_error(fmt::format(
-            "{}: kallsyms_relative_base at image offset 0x{:x} is 0x{:x}, expected an address in the kernel mapping "
-            "0x{:x}-0x{:x}",
-            table.era, table.relative_base_at, relative_base, start_kernel_map, start_kernel_map + kernel_image_size));
-    // An x86-64 kernel spans less than 2 GiB, so a negative offset means
-    // the absolute per-CPU encoding.
+    const bool place_relative = table.encoding == Encoding::PlaceRelative;
+    uint64_t relative_base = 0;
     bool absolute_percpu = false;
-    for (uint64_t i = 0; i < count && !absolute_percpu; i++)
-        absolute_percpu = int32_t(image.u32(table.offsets_at + 4 * i)) < 0;
+    if (!place_relative) {
+        relative_base = image.u64(table.relative_base_at);
+        if (outside(relative_base))
+            return kallsyms_error(fmt::format(
+                "{}: kallsyms_relative_base at image offset 0x{:x} is 0x{:x}, expected an address in the kernel "
+                "mapping 0x{:x}-0x{:x}",
+                table.era, table.relative_base_at, relative_base, start_kernel_map,
+                start_kernel_map + kernel_image_size));
+        // An x86-64 kernel spans less than 2 GiB, so a negative offset means
+        // the absolute per-CPU encoding.
+        for (uint64_t i = 0; i < count && !absolute_percpu; i++)
+            absolute_percpu = int32_t(image.u32(table.offsets_at + 4 * i)) < 0;
+    }
 
     bool seen_relative = false;
     for (uint64_t i = 0; i < count; i++) {
         uint64_t at = table.offsets_at + 4 * i;
         int32_t offset = int32_t(image.u32(at));
-        bool relative = !absolute_percpu || offset < 0;
-        uint64_t address = !absolute_percpu ? relative_base + uint32_t(offset)
-                           : offset >= 0    ? uint64_t(offset)
-                                            : relative_base - 1 - int64_t(offset);
+        bool relative = place_relative || !absolute_percpu || offset < 0;
+        uint64_t address = place_relative     ? image_address + at + uint64_t(int64_t(offset))
+                           : !absolute_percpu ? relative_base + uint32_t(offset)
+                           : offset >= 0      ? uint64_t(offset)
+                                              : relative_base - 1 - int64_t(offset);
         // record_relative_base(): the base is the first non-absolute
         // symbol's address, so that symbol's offset is 0 (or -1).
-        if (relative && !seen_relative && address != relative_base)
+        if (!place_relative && relative && !seen_relative && address != relative_base)
             return kallsyms_error(fmt::format(
                 "{}: kallsyms_offsets[{}] at image offset 0x{:x} is {}, expected {} for the first relative symbol "
                 "(kallsyms_relative_base is its address)",

@@ -72,8 +72,11 @@ def boot(suite, flavour, args):
         cmd += ["--initrd", os.path.join(kdir, "initrd-modules.cpio.gz"),
                 "--disk", os.path.join(OUT, "root.ext4") + ",snapshot"]
         marker = "BOOTSIM-ROOT-OK"
-    with open(log, "wb") as out:
-        r = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        with open(log, "wb") as out:
+            r = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    except OSError as e:
+        return {"outcome": {"reason": f"cannot run {cmd[0]}: {e}"}}, [f"bootsim did not start ({e})"], None
     with open(log, "rb") as f:
         console = f.read()
     try:

@@ -84,7 +84,7 @@ std::array<std::string, 256> make_tokens()
     std::array<std::string, 256> tokens;
     for (int c = 0x21; c < 0x7f; c++)
         tokens[c] = std::string(1, char(c));
-    const char* longer[] = {"start", "_64", "populate_", "rootfs", "tsym_", "kernel", "init", "_text", "do_"};
+    const char* longer[] = {"start", "_64", "populate_", "rootfs", "tsym_", "kernel", "init", "_text", "do_", "x86"};
     int code = 0x80;
     for (const char* token : longer)
         tokens[code++] = token;
@@ -126,6 +126,15 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
 
     junk(b.image, 0x1234, 1);
     align8(b.image);
+    // Up to 6.x every table is 8-aligned (ALGN); Debian's 7.x packs them,
+    // each at its natural alignment (4 bytes here).
+    auto pad = [&] {
+        if (options.layout != Layout::V7)
+            align8(b.image);
+        else
+            while (b.image.size() % 4 != 0)
+                b.image.push_back(0);
+    };
     auto emit_offsets = [&] {
         b.offsets_at = b.image.size();
         for (const Symbol& s : symbols) {
@@ -136,7 +145,7 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
                                                            : int64_t(relative_base - s.address) - 1;
             append(b.image, uint32_t(offset), 4);
         }
-        align8(b.image);
+        pad();
         if (options.layout != Layout::V7) {
             b.relative_base_at = b.image.size();
             append(b.image, relative_base, 8);
@@ -146,7 +155,7 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
         b.num_syms_at = b.image.size();
         append(b.image, symbols.size(), 4);
         if (options.layout != Layout::V7)
-            align8(b.image);
+            pad();
         b.names_at = b.image.size();
         std::vector<uint32_t> markers;
         for (size_t i = 0; i < symbols.size(); i++) {
@@ -164,11 +173,11 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
             }
             b.image.insert(b.image.end(), codes.begin(), codes.end());
         }
-        align8(b.image);
+        pad();
         b.markers_at = b.image.size();
         for (uint32_t m : markers)
             append(b.image, m, 4);
-        align8(b.image);
+        pad();
     };
     auto emit_seqs = [&] {
         if (options.seqs_entry_size == 0)
@@ -188,7 +197,7 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
                 append(b.image, seq, 4);
             }
         }
-        align8(b.image);
+        pad();
     };
     auto emit_tokens = [&] {
         b.token_table_at = b.image.size();
@@ -197,11 +206,14 @@ Built build(const std::vector<Symbol>& symbols, Options options = {})
             b.image.insert(b.image.end(), tokens[c].begin(), tokens[c].end());
             b.image.push_back(0);
         }
-        align8(b.image);
+        if (options.layout != Layout::V7)
+            pad();
+        else if (b.image.size() % 2 != 0)  // u16s: right after the table, 2-aligned
+            b.image.push_back(0);
         b.token_index_at = b.image.size();
         for (uint16_t offset : b.token_index)
             append(b.image, offset, 2);
-        align8(b.image);
+        pad();
     };
     if (options.layout == Layout::V61) {
         emit_offsets();
@@ -252,6 +264,17 @@ std::vector<Symbol> kernel_symbols(int fillers)
     s.push_back({0xffffffff83100000, 'T', "rust_" + std::string(200, 'q')});
     s.push_back({0xffffffff84430000, 'B', "_end"});
     return s;
+}
+
+// The same symbols as a kernel without absolute per-CPU symbols has them
+// (no CONFIG_KALLSYMS_ABSOLUTE_PERCPU; every 7.x kernel).
+std::vector<Symbol> without_percpu(const std::vector<Symbol>& symbols)
+{
+    std::vector<Symbol> out;
+    for (const Symbol& s : symbols)
+        if (s.type != 'A')
+            out.push_back(s);
+    return out;
 }
 
 Error kallsyms_error(const Bytes& image)
@@ -316,10 +339,7 @@ TEST(KernelSymbolsKallsyms, RecoversUnsignedOffsetsWithoutAbsolutePercpu)
 {
     // A kernel without CONFIG_KALLSYMS_ABSOLUTE_PERCPU: every offset is
     // unsigned from the lowest address.
-    std::vector<Symbol> expected;
-    for (const Symbol& s : kernel_symbols(260))
-        if (s.type != 'A')
-            expected.push_back(s);
+    auto expected = without_percpu(kernel_symbols(260));
     Built built = build(expected);
     EXPECT_EQ(get32(built.image, built.offsets_at), 0u);
     expect_recovers(expected, built);
@@ -582,28 +602,24 @@ TEST(KernelSymbolsKallsyms, RecoversTheV64LayoutWithOffsetsAfterTheTokenIndex)
     expect_recovers(expected, built);
 }
 
-// Debian's 7.x: no padding between kallsyms_num_syms and kallsyms_names,
-// and each offset relative to its own address (no relative base, no
-// absolute per-CPU symbols).
+// Debian's 7.x: the tables packed (no padding between kallsyms_num_syms and
+// kallsyms_names, the token index right after the token table, the offsets
+// right after it), each offset relative to its own address (no relative
+// base, no absolute per-CPU symbols).
 TEST(KernelSymbolsKallsyms, RecoversThe7xLayoutWithPlaceRelativeOffsets)
 {
-    std::vector<Symbol> expected;
-    for (const Symbol& s : kernel_symbols(600))
-        if (s.type != 'A')
-            expected.push_back(s);
+    auto expected = without_percpu(kernel_symbols(600));
     Built built = build(expected, {.seqs_entry_size = 3, .layout = Layout::V7});
     ASSERT_EQ(built.names_at, built.num_syms_at + 4);
+    ASSERT_NE(built.token_index_at % 8, 0u) << "the packed seams this test is about";
+    ASSERT_NE(built.offsets_at % 8, 0u);
     ASSERT_EQ(built.relative_base_at, 0u);
     expect_recovers(expected, built);
 }
 
 TEST(KernelSymbolsKallsyms, PlaceRelativeOffsetOutsideTheKernelIsAnError)
 {
-    std::vector<Symbol> expected;
-    for (const Symbol& s : kernel_symbols(300))
-        if (s.type != 'A')
-            expected.push_back(s);
-    Built built = build(expected, {.layout = Layout::V7});
+    Built built = build(without_percpu(kernel_symbols(300)), {.layout = Layout::V7});
     put32(built.image, built.offsets_at + 4 * 5, 0x7fffffff);
     Error e = kallsyms_error(built.image);
     EXPECT_NE(e.message.find("place-relative"), std::string::npos) << e.message;
