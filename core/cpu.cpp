@@ -740,6 +740,13 @@ void Cpu::invalidate_code(uint64_t address, uint64_t length)
     repair_after_exit();
 }
 
+void Cpu::invalidate_all_code()
+{
+    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    uc_ctl_flush_tb(engine(m_uc));
+    repair_after_exit();
+}
+
 void Cpu::repair_after_exit()
 {
     if (!m_context->save().ok())

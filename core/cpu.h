@@ -116,6 +116,10 @@ public:
     // Never from inside a hook.
     void invalidate_code(uint64_t address, uint64_t length);
 
+    // Drops every translated block (the guest rewrote code it is about to
+    // run, and where is not known). Never from inside a hook.
+    void invalidate_all_code();
+
     // Reads guest virtual memory through the current page tables.
     bool read_virtual(uint64_t address, void* out, size_t length) const;
     // The guest-physical address of a virtual one, through the current page tables.

@@ -119,7 +119,6 @@ Status Machine::load(const BootPlan& plan)
     }
     TRY(m_cpu->load_entry_state(plan.entry));
     m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size});
-    m_loaded_size = plan.loaded_size;
     enter_phase(Phase::Loaded, plan.entry.rip, "the boot plan was written to guest RAM");
     return Ok{};
 }
@@ -361,9 +360,10 @@ std::optional<uint64_t> Machine::find_moved_copy(uint64_t running_at) const
     // has written the payload since: its last page is in the copy, at the
     // same distance from the copy's start as from the load address.
     constexpr uint64_t needle_size = 4096;
-    const auto [coarse_begin, end] = m_tracker->moved_copy_range();
-    const uint64_t load = coarse_begin - m_loaded_size;
-    if (m_loaded_size < needle_size || !m_memory->contains(load, end - load))
+    const PhaseHints& hints = m_tracker->hints();
+    const uint64_t coarse_begin = hints.load_address + hints.loaded_size, end = hints.buffer_end;
+    if (hints.loaded_size < needle_size || end <= coarse_begin ||
+        !m_memory->contains(hints.load_address, end - hints.load_address))
         return std::nullopt;
     const uint8_t* ram = m_memory->host_base();
     const uint8_t* needle = ram + coarse_begin - needle_size;
@@ -377,7 +377,7 @@ std::optional<uint64_t> Machine::find_moved_copy(uint64_t running_at) const
     }
     if (!found)
         return std::nullopt;
-    uint64_t begin = uint64_t(found - ram) + needle_size - m_loaded_size;
+    uint64_t begin = uint64_t(found - ram) + needle_size - hints.loaded_size;
     if (running_at < begin)
         return std::nullopt;  // not where the CPU runs: keep the coarse range
     return begin;

@@ -183,7 +183,6 @@ private:
     // Where the decompressor's copy of itself starts, found in RAM when the
     // CPU first runs in it at `running_at` (nullopt: not found).
     std::optional<uint64_t> find_moved_copy(uint64_t running_at) const;
-    uint64_t m_loaded_size = 0;
     void service_timers();
     void deliver_interrupt();
     uint64_t next_deadline() const;

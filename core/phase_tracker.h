@@ -111,6 +111,7 @@ public:
     bool handoff_seen() const { return m_handoff_seen; }
 
     uint64_t handoff_target() const { return m_handoff_target; }
+    const PhaseHints& hints() const { return m_hints; }
 
     // Where the decompressor's relocated copy lies: above its original
     // load, up to the end of its buffer, until narrow_moved_copy() says

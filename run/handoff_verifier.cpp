@@ -70,46 +70,27 @@ void HandoffVerifier::on_event(const BootEvent& event)
     if (event.kind != EventKind::PhaseEntered || event.phase != Phase::Handoff)
         return;
     const HostKernel& host = *m_host.get();
-    if (!host.image) {
-        m_unavailable = host.image.error().message;
-        m_machine.emit({.kind = EventKind::Note,
-                        .text = fmt::format("handoff not verified: the host cannot decode the payload: {}",
-                                            host.image.error().message)});
-        return;
-    }
-    if (!m_machine.tracker().handoff_seen()) {
-        m_unavailable = "the decompressor's jump into the kernel was not seen";
-        m_machine.emit({.kind = EventKind::Note,
-                        .text = fmt::format("boot not recognised: the decompressor's jump into the kernel was not seen "
-                                            "(the kernel first ran at {:#x}); handoff not verified, no kernel symbols, "
-                                            "self-modifying code tracked in all of RAM",
-                                            event.address)});
-        return;
-    }
+    if (!host.image)
+        return not_recognised(fmt::format("the host cannot decode the payload: {}", host.image.error().message));
+    if (!m_machine.tracker().handoff_seen())
+        return not_recognised(fmt::format("the decompressor's jump into the kernel was not seen (the kernel first "
+                                          "ran at {:#x})",
+                                          event.address));
     // The jump's target is the output plus the ELF's entry offset, as a
     // physical address or (a kernel mapping the decompressor set up) a
     // virtual one: the page tables say where it lands.
     uint64_t target = event.address;
     if (target >= PhaseTracker::kernel_virtual_base) {
         auto physical = m_machine.cpu().physical_address(target);
-        if (!physical) {
-            m_unavailable = "the handoff target is not mapped";
-            m_machine.emit({.kind = EventKind::Note,
-                            .text = fmt::format("handoff not verified: the decompressor jumped to {:#x}, which its "
-                                                "page tables do not map",
-                                                target)});
-            return;
-        }
+        if (!physical)
+            return not_recognised(
+                fmt::format("the decompressor jumped to {:#x}, which its page tables do not map", target));
         target = *physical;
     }
-    if (target < host.image->entry_offset) {
-        m_unavailable = "the handoff target is below the kernel's entry offset";
-        m_machine.emit({.kind = EventKind::Note,
-                        .text = fmt::format("handoff not verified: the decompressor jumped to {:#x}, below the "
-                                            "kernel's entry offset {:#x} (e_entry - LOAD_PHYSICAL_ADDR)",
-                                            target, host.image->entry_offset)});
-        return;
-    }
+    if (target < host.image->entry_offset)
+        return not_recognised(fmt::format("the decompressor jumped to {:#x}, below the kernel's entry offset {:#x} "
+                                          "(e_entry - LOAD_PHYSICAL_ADDR)",
+                                          target, host.image->entry_offset));
     uint64_t output = target - host.image->entry_offset;
     if (m_corrupt_offset) {
         uint64_t at = output + *m_corrupt_offset;
@@ -128,12 +109,24 @@ void HandoffVerifier::on_event(const BootEvent& event)
     arm_kernel_watch(m_result->virtual_offset);
 }
 
+void HandoffVerifier::not_recognised(std::string reason)
+{
+    m_unavailable = reason;
+    m_machine.emit({.kind = EventKind::Note,
+                    .text = fmt::format("boot not recognised: {}; handoff not verified, no kernel symbols: phases from "
+                                        "weaker evidence, panics from the console, self-modifying code tracked in all "
+                                        "of RAM",
+                                        reason)});
+}
+
 void HandoffVerifier::arm_kernel_watch(int64_t virtual_offset)
 {
     const HostKernel& host = *m_host.get();
     if (!host.symbols) {
+        m_no_symbols = host.symbols_problem;
         m_machine.emit({.kind = EventKind::Note,
-                        .text = fmt::format("no kernel symbols ({}): phases from weaker evidence, panics from the console",
+                        .text = fmt::format("no kernel symbols ({}): phases from weaker evidence, panics from the "
+                                            "console, self-modifying code tracked in all of RAM",
                                             host.symbols_problem)});
         return;
     }

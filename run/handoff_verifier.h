@@ -40,6 +40,16 @@ public:
     // Set when the host could not decompress or lay out the payload.
     const std::optional<std::string>& unavailable() const { return m_unavailable; }
     const KernelWatch* kernel_watch() const { return m_watch.get(); }
+    // Why the boot was not recognised (handoff unseen or unverifiable, no
+    // symbols), once the handoff happened; nullopt when it was, or before.
+    std::optional<std::string> not_recognised_reason() const
+    {
+        if (m_unavailable)
+            return m_unavailable;
+        if (m_no_symbols)
+            return "no kernel symbols: " + *m_no_symbols;
+        return std::nullopt;
+    }
     const KernelSymbols* symbols() const;
     // What the run knew of the kernel's symbols, for the report.
     struct SymbolsUsed {
@@ -54,6 +64,8 @@ public:
 
 private:
     void arm_kernel_watch(int64_t virtual_offset);
+    // Says, in one line, that the boot was not recognised and what follows.
+    void not_recognised(std::string reason);
     // The host's work, once done (never waits); null before.
     const HostKernel* host_if_ready() const;
 
@@ -63,6 +75,7 @@ private:
     bool m_strict_code_tracking;
     std::optional<HandoffCheck> m_result;
     std::optional<std::string> m_unavailable;
+    std::optional<std::string> m_no_symbols;
     std::unique_ptr<KernelWatch> m_watch;
     const char* m_codec;
 };

@@ -6,7 +6,10 @@ namespace bootsim {
 
 namespace {
 // System V AMD64 argument registers, as indices into CpuState::gpr.
-constexpr int rdi = 7, rsi = 6, rdx = 2, rcx = 1, r8 = 8, r9 = 9;
+constexpr int rdi = 7, rsi = 6, rdx = 2, rcx = 1, r8 = 8, r9 = 9, rax = 0;
+// A module's memory region is far below this; anything larger is not a
+// module allocation worth dropping translations for.
+constexpr uint64_t max_module_alloc = 256ull << 20;
 constexpr int rsp = 4;
 
 // The delay functions the panic loop spins in (panic() ends in
@@ -19,6 +22,12 @@ KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t
 {
     m_start_kernel = runtime("start_kernel");
     m_populate = runtime("do_populate_rootfs");
+    // Where module memory comes from: execmem_alloc(type, size) since 6.10,
+    // module_alloc(size) before.
+    if ((m_module_alloc = runtime("execmem_alloc")))
+        m_module_alloc_size = rsi;
+    else if ((m_module_alloc = runtime("module_alloc")))
+        m_module_alloc_size = rdi;
     m_panic = runtime("panic");
     m_text_poke = runtime("__text_poke");
     m_text_poke_early = runtime("text_poke_early");
@@ -43,6 +52,8 @@ void KernelWatch::arm()
         m_machine.tracker().set_kernel_entry(*m_start_kernel);
     if (m_populate)
         m_machine.watch(*m_populate, [this] { return on_populate_rootfs(); });
+    if (m_module_alloc)
+        m_machine.watch(*m_module_alloc, [this] { return on_module_alloc(m_module_alloc_size); });
     if (m_panic)
         m_machine.watch(*m_panic, [this] { return on_panic(); });
     // __text_poke(func, addr, src, len); text_poke_early(addr, opcode, len)
@@ -109,27 +120,54 @@ bool KernelWatch::on_chroot()
     return false;
 }
 
-bool KernelWatch::on_populate_rootfs()
+bool KernelWatch::at_return(std::function<void()> handler)
 {
-    // The initrd is unpacked when do_populate_rootfs returns: watch its
-    // return address, for this very frame (the same address serves every
-    // async job the kworker runs).
+    // The return address, for this very frame: the same address serves
+    // every other caller (and every async job a kworker runs).
     CpuState s = m_machine.cpu().state();
     uint64_t return_address = 0;
     if (!m_machine.cpu().read_virtual(s.gpr[rsp], &return_address, 8))
         return false;
     uint64_t frame = s.gpr[rsp] + 8;
-    m_machine.post([this, return_address, frame] {
-        m_machine.unwatch(*m_populate);
-        m_machine.watch(return_address, [this, return_address, frame] {
+    m_machine.post([this, return_address, frame, handler = std::move(handler)] {
+        m_machine.watch(return_address, [this, return_address, frame, handler] {
             if (m_machine.cpu().state().gpr[rsp] != frame)
                 return false;
-            m_machine.enter_phase(Phase::Initramfs, return_address, "do_populate_rootfs returned");
+            handler();
             m_machine.post([this, return_address] { m_machine.unwatch(return_address); });
             return true;
         });
     });
     return true;  // stop here so the posted work arms the return watch
+}
+
+bool KernelWatch::on_populate_rootfs()
+{
+    // The initrd is unpacked when do_populate_rootfs returns.
+    m_machine.post([this] { m_machine.unwatch(*m_populate); });
+    return at_return([this] {
+        m_machine.enter_phase(Phase::Initramfs, m_machine.cpu().rip(), "do_populate_rootfs returned");
+    });
+}
+
+bool KernelWatch::on_module_alloc(int size_register)
+{
+    // The module loader copies code with plain stores into what this
+    // returns, and the range may just have held another module's code (the
+    // init sections of the previous one are freed asynchronously, often to
+    // be handed out again at the same virtual address and physical page):
+    // stale translations of it would run as the new module (seen:
+    // crc32c_generic's init running virtio_blk's). So drop the
+    // translations of the range as it is handed out, before any code is
+    // copied in. (Code written through text_poke is covered by its watch.)
+    uint64_t size = m_machine.cpu().state().gpr[size_register];
+    if (size == 0 || size > max_module_alloc)
+        return false;
+    return at_return([this, size] {
+        uint64_t address = m_machine.cpu().state().gpr[rax];
+        if (address)
+            m_machine.post([this, address, size] { m_machine.cpu().invalidate_code(address, size); });
+    });
 }
 
 bool KernelWatch::on_panic()

@@ -12,6 +12,9 @@
 //   panic      panic() is entered: its message is read from its arguments,
 //              and the run ends at the first delay the panic path makes
 //              (the endless loop after the messages), not at a timeout
+//   module memory  execmem_alloc / module_alloc: the translations of the
+//              range handed out are dropped, so a module loaded where
+//              another's code was runs as loaded
 //   patching   __text_poke / text_poke_early: the translated copies of the
 //              patched bytes are dropped, so the kernel's alternatives,
 //              static keys and static calls take effect. With these watched,
@@ -21,6 +24,7 @@
 // handoff check derives from the guest's relocated kernel.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -50,6 +54,10 @@ public:
 private:
     std::optional<uint64_t> runtime(std::string_view name) const;
     bool on_populate_rootfs();
+    bool on_module_alloc(int size_register);
+    // Calls `handler` on the CPU thread when the function just entered
+    // returns to its caller (this frame only); returns the watch's verdict.
+    bool at_return(std::function<void()> handler);
     bool on_panic();
     bool on_text_poke(uint64_t address_reg_index, uint64_t length_reg_index);
     bool on_init_module();
@@ -61,8 +69,10 @@ private:
     const KernelSymbols& m_symbols;
     int64_t m_virtual_offset;
     std::optional<uint64_t> m_start_kernel, m_populate, m_panic, m_text_poke, m_text_poke_early;
-    std::optional<uint64_t> m_init_module, m_mount, m_chroot;
+    std::optional<uint64_t> m_init_module, m_mount, m_chroot, m_module_alloc;
+    int m_module_alloc_size = 0;  // the argument register holding the size
     bool m_device_mounted = false;
+
     std::string m_panic_message;
     bool m_panicking = false;
 };

@@ -135,6 +135,10 @@ int run_headless(const Options& options)
                                        {"bugs", kernel_log.bugs()},
                                        {"panic", kernel_log.panic() ? nlohmann::json(*kernel_log.panic()) : nullptr}};
         const HandoffVerifier::SymbolsUsed used = verifier.symbols_used();
+        if (machine.reached(Phase::Handoff)) {
+            auto reason = verifier.not_recognised_reason();
+            report.root()["recognised"] = {{"ok", !reason}, {"reason", reason ? nlohmann::json(*reason) : nullptr}};
+        }
         report.root()["kernel_symbols"] = {{"count", used.count},
                                            {"source", used.source},
                                            {"armed", used.armed},
