@@ -613,9 +613,10 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
         uint64_t last = first + step - 1;
         uint64_t marker_count = (first + symbols_per_marker - 1) / symbols_per_marker;
         uint64_t seqs_size = align_up(format.entry_size * last);
+        if (tokens.table_at < seqs_size + 4 * marker_count)
+            break;
         // Without seqs the markers end right at the token table (7.x) or
         // are padded to 8 bytes before it (6.x).
-        std::optional<Markers> found;
         for (bool padded : {true, false}) {
             if (!padded && (format.entry_size != 0 || marker_count % 2 == 0))
                 continue;  // no seqs between, and only an odd count differs
@@ -639,18 +640,9 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
                     continue;
                 }
             }
-            found = std::move(*markers);
-            break;
+            if (auto symbols = read_symbols(image, *markers, tokens, first, last, image_address, failures))
+                return symbols;
         }
-        if (!found) {
-            if (tokens.table_at < seqs_size + 4 * marker_count)
-                break;
-            continue;
-        }
-        auto* markers = &*found;
-        auto symbols = read_symbols(image, *markers, tokens, first, last, image_address, failures);
-        if (symbols)
-            return symbols;
     }
     if (!any_markers)
         failures.note(0, Stage::Markers,
