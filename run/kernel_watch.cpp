@@ -6,10 +6,10 @@ namespace bootsim {
 
 namespace {
 // System V AMD64 argument registers, as indices into CpuState::gpr.
-constexpr int rdi = 7, rsi = 6, rdx = 2, rcx = 1, r8 = 8, r9 = 9, rax = 0;
-// A module's memory region is far below this; anything larger is not a
-// module allocation worth dropping translations for.
-constexpr uint64_t max_module_alloc = 256ull << 20;
+constexpr int rdi = 7, rsi = 6, rdx = 2, rcx = 1, r8 = 8, r9 = 9;
+// A module's text is far below this (256 MiB); a larger count is not a
+// range worth dropping translations for.
+constexpr uint64_t max_executable_pages = 65536;
 constexpr int rsp = 4;
 
 // The delay functions the panic loop spins in (panic() ends in
@@ -22,12 +22,8 @@ KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t
 {
     m_start_kernel = runtime("start_kernel");
     m_populate = runtime("do_populate_rootfs");
-    // Where module memory comes from: execmem_alloc(type, size) since 6.10,
-    // module_alloc(size) before.
-    if ((m_module_alloc = runtime("execmem_alloc")))
-        m_module_alloc_size = rsi;
-    else if ((m_module_alloc = runtime("module_alloc")))
-        m_module_alloc_size = rdi;
+    m_set_memory_rox = runtime("set_memory_rox");
+    m_set_memory_x = runtime("set_memory_x");
     m_panic = runtime("panic");
     m_text_poke = runtime("__text_poke");
     m_text_poke_early = runtime("text_poke_early");
@@ -52,8 +48,10 @@ void KernelWatch::arm()
         m_machine.tracker().set_kernel_entry(*m_start_kernel);
     if (m_populate)
         m_machine.watch(*m_populate, [this] { return on_populate_rootfs(); });
-    if (m_module_alloc)
-        m_machine.watch(*m_module_alloc, [this] { return on_module_alloc(m_module_alloc_size); });
+    // set_memory_rox(addr, numpages) (6.3+), set_memory_x(addr, numpages).
+    for (auto function : {m_set_memory_rox, m_set_memory_x})
+        if (function)
+            m_machine.watch(*function, [this] { return on_made_executable(); });
     if (m_panic)
         m_machine.watch(*m_panic, [this] { return on_panic(); });
     // __text_poke(func, addr, src, len); text_poke_early(addr, opcode, len)
@@ -150,23 +148,25 @@ bool KernelWatch::on_populate_rootfs()
     });
 }
 
-bool KernelWatch::on_module_alloc(int size_register)
+bool KernelWatch::on_made_executable()
 {
-    // The module loader copies code with plain stores into what this
-    // returns, and the range may just have held another module's code (the
-    // init sections of the previous one are freed asynchronously, often to
-    // be handed out again at the same virtual address and physical page):
-    // stale translations of it would run as the new module (seen:
-    // crc32c_generic's init running virtio_blk's). So drop the
-    // translations of the range as it is handed out, before any code is
-    // copied in. (Code written through text_poke is covered by its watch.)
-    uint64_t size = m_machine.cpu().state().gpr[size_register];
-    if (size == 0 || size > max_module_alloc)
+    // The module loader copies code with plain stores into memory that may
+    // just have held another module's code (the init sections of the
+    // previous one are freed asynchronously, often to be handed out again
+    // at the same virtual address and physical page): stale translations
+    // of it would run as the new module (seen: crc32c_generic's init running
+    // virtio_blk's). The loader makes the range executable once the code
+    // is in place (module_enable_text_rox / module_enable_x), so drop the
+    // translations of the range when that returns. Not earlier: Unicorn
+    // finds translations through an instruction fetch of the address, which
+    // a still non-executable page refuses. (Code written through text_poke
+    // is covered by its own watch.)
+    CpuState s = m_machine.cpu().state();
+    uint64_t address = s.gpr[rdi], pages = s.gpr[rsi];
+    if (pages == 0 || pages > max_executable_pages)
         return false;
-    return at_return([this, size] {
-        uint64_t address = m_machine.cpu().state().gpr[rax];
-        if (address)
-            m_machine.post([this, address, size] { m_machine.cpu().invalidate_code(address, size); });
+    return at_return([this, address, pages] {
+        m_machine.post([this, address, pages] { m_machine.cpu().invalidate_code(address, pages * 4096); });
     });
 }
 

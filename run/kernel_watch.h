@@ -12,8 +12,8 @@
 //   panic      panic() is entered: its message is read from its arguments,
 //              and the run ends at the first delay the panic path makes
 //              (the endless loop after the messages), not at a timeout
-//   module memory  execmem_alloc / module_alloc: the translations of the
-//              range handed out are dropped, so a module loaded where
+//   module code  set_memory_rox / set_memory_x: the translations of the
+//              range made executable are dropped, so a module loaded where
 //              another's code was runs as loaded
 //   patching   __text_poke / text_poke_early: the translated copies of the
 //              patched bytes are dropped, so the kernel's alternatives,
@@ -54,7 +54,7 @@ public:
 private:
     std::optional<uint64_t> runtime(std::string_view name) const;
     bool on_populate_rootfs();
-    bool on_module_alloc(int size_register);
+    bool on_made_executable();
     // Calls `handler` on the CPU thread when the function just entered
     // returns to its caller (this frame only); returns the watch's verdict.
     bool at_return(std::function<void()> handler);
@@ -69,8 +69,7 @@ private:
     const KernelSymbols& m_symbols;
     int64_t m_virtual_offset;
     std::optional<uint64_t> m_start_kernel, m_populate, m_panic, m_text_poke, m_text_poke_early;
-    std::optional<uint64_t> m_init_module, m_mount, m_chroot, m_module_alloc;
-    int m_module_alloc_size = 0;  // the argument register holding the size
+    std::optional<uint64_t> m_init_module, m_mount, m_chroot, m_set_memory_rox, m_set_memory_x;
     bool m_device_mounted = false;
 
     std::string m_panic_message;

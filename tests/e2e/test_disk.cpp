@@ -9,6 +9,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 #include "support/images.h"
 #include "support/interactive.h"
 #include "support/run_command.h"
@@ -64,7 +66,8 @@ class TwoStage : public ::testing::TestWithParam<std::string> {};
 TEST_P(TwoStage, ModulesRootSwitchRootAndTheFileLands)
 {
     DiskCopy disk;
-    auto r = run_bootsim(two_stage_args(GetParam(), disk.path()));
+    std::string report = disk.path() + ".json";
+    auto r = run_bootsim(two_stage_args(GetParam(), disk.path()) + " --report " + report);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     for (const char* marker : {"BOOTSIM-MODULE virtio_blk", "BOOTSIM-MODULES-LOADED", "BOOTSIM-ROOT-MOUNTED",
                                "BOOTSIM-ROOT-OK", "BOOTSIM-ROOT-WROTE", "BOOTSIM-ROOT-SYNCED",
@@ -80,6 +83,34 @@ TEST_P(TwoStage, ModulesRootSwitchRootAndTheFileLands)
     EXPECT_NE(r.output.find("module virtio_blk loaded"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("mount /dev/vda on /newroot (ext4)"), std::string::npos) << r.output;
     EXPECT_NE(disk.file("/bootsim-wrote.txt").find("written by the guest at boot"), std::string::npos);
+
+    // The report of the full boot: every phase with the evidence that showed
+    // it, the kernel recognised (handoff verified, its own symbols used), the
+    // disk and the timer at work.
+    std::ifstream in(report);
+    ASSERT_TRUE(in) << report << " was not written";
+    auto json = nlohmann::json::parse(in);
+    std::filesystem::remove(report);
+    std::vector<std::string> phases;
+    for (const auto& phase : json["phases"]) {
+        phases.push_back(phase["phase"]);
+        EXPECT_FALSE(phase["evidence"].get<std::string>().empty()) << phase.dump();
+    }
+    EXPECT_EQ(phases, (std::vector<std::string>{"loaded", "decompress", "handoff", "kernel", "initramfs", "init",
+                                                "modules", "root", "halt"}));
+    EXPECT_EQ(json["outcome"]["exit_code"], 0);
+    EXPECT_EQ(json["recognised"]["ok"], true) << json["recognised"].dump();
+    EXPECT_EQ(json["handoff_check"]["matched"], true);
+    EXPECT_EQ(json["kernel_symbols"]["armed"], true);
+    EXPECT_EQ(json["kernel_symbols"]["source"], "kallsyms");
+    EXPECT_GT(json["kernel_symbols"]["count"].get<int>(), 50000);
+    EXPECT_EQ(json["kernel_log"]["oopses"], 0) << r.output;
+    EXPECT_GT(json["disk"]["requests"].get<int>(), 10);
+    EXPECT_EQ(json["disk"]["errors"], 0);
+    EXPECT_GT(json["interrupts"]["48"].get<int>(), 100);
+    EXPECT_NE(json["kernel"]["version"].get<std::string>().find(GetParam().find("bookworm") == 0 ? "6.1." : "+deb"),
+              std::string::npos)
+        << json["kernel"].dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(DebianKernels, TwoStage, ::testing::ValuesIn(bootsim::test::default_kernels()),

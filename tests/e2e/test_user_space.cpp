@@ -151,11 +151,23 @@ TEST(RunEnd, RebootIsAFailure)
     EXPECT_NE(r.output.find("reset the machine"), std::string::npos) << r.output;
 }
 
-TEST(RunEnd, TimeoutExits3)
+TEST(RunEnd, TimeoutExits3AndStillWritesTheReport)
 {
-    auto r = run_bootsim(boot_args("bookworm/generic") + " --timeout 2");
+    std::string report =
+        (std::filesystem::temp_directory_path() / ("bootsim-timeout-" + std::to_string(getpid()) + ".json")).string();
+    auto r = run_bootsim(boot_args("bookworm/generic") + " --timeout 2 --report " + report);
     EXPECT_EQ(r.exit_code, 3) << r.output;
     EXPECT_NE(r.output.find("timed out after 2 s"), std::string::npos) << r.output;
+    std::ifstream in(report);
+    ASSERT_TRUE(in) << report << " was not written";
+    auto json = nlohmann::json::parse(in);
+    std::filesystem::remove(report);
+    EXPECT_EQ(json["outcome"]["exit_code"], 3);
+    EXPECT_EQ(json["outcome"]["reason"], "timed out after 2 s");
+    EXPECT_EQ(json["kernel"]["payload_codec"], "xz");
+    // Stopped inside the XZ decompressor: the handoff never came.
+    EXPECT_EQ(json["phases"].back()["phase"], "decompress");
+    EXPECT_FALSE(json.contains("recognised"));
 }
 
 TEST(Console, TextOnStdinReachesTheGuestShell)
