@@ -329,9 +329,9 @@ bool Machine::on_block(uint64_t address)
         if (change->what == PhaseChange::What::DecompressorMoved) {
             if (auto begin = find_moved_copy(change->address))
                 m_tracker->narrow_moved_copy(*begin);
-            emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address,
-                  .size = m_tracker->moved_copy_range().second - m_tracker->moved_copy_range().first});
             m_fast_range = m_tracker->moved_copy_range();
+            emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address,
+                  .size = m_fast_range->second - m_fast_range->first});
             if (m_fast_decompression)
                 post([this] { enter_fast_window(); });
         }

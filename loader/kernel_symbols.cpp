@@ -313,18 +313,23 @@ std::vector<AddressTable> address_tables(const Bytes& image, const Layout& layou
     std::vector<AddressTable> tables;
     const uint64_t offsets_size = align_up(4 * layout.count);
     const uint64_t index_end = tokens.index_at + token_count * 2;
+    // Distinct candidate starts, in order of preference.
+    auto distinct = [](std::initializer_list<uint64_t> starts) {
+        std::vector<uint64_t> out;
+        for (uint64_t at : starts)
+            if (std::find(out.begin(), out.end(), at) == out.end())
+                out.push_back(at);
+        return out;
+    };
     // After the index: right there (7.x), at the next 4-byte boundary (the
     // offsets' own alignment) or at the next 8-byte one (ALGN, up to 6.x).
-    std::vector<uint64_t> after_index;
-    for (uint64_t at : {index_end, (index_end + 3) & ~uint64_t(3), align_up(index_end)})
-        if (std::find(after_index.begin(), after_index.end(), at) == after_index.end())
-            after_index.push_back(at);
+    const std::vector<uint64_t> after_index = distinct({index_end, (index_end + 3) & ~uint64_t(3), align_up(index_end)});
     // Base-relative first: its checks (a base inside the kernel mapping, the
-    // first relative symbol exactly at it) are the stronger ones.
+    // first relative symbol exactly at it) are the stronger ones. The base
+    // follows the offsets right away or at the next 8-byte boundary.
     for (uint64_t at : after_index)
-        for (uint64_t base_at : {at + 4 * layout.count, align_up(at + 4 * layout.count)})
-            if (image.holds(at, base_at - at + 8) && (base_at % 8 == 0 || base_at == at + 4 * layout.count) &&
-                (tables.empty() || tables.back().relative_base_at != base_at || tables.back().offsets_at != at))
+        for (uint64_t base_at : distinct({at + 4 * layout.count, align_up(at + 4 * layout.count)}))
+            if (image.holds(at, base_at - at + 8))
                 tables.push_back({"offsets and kallsyms_relative_base after kallsyms_token_index (v6.4+)",
                                   Encoding::BaseRelative, at, base_at});
     if (layout.num_syms_at >= table_align + offsets_size)

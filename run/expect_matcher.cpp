@@ -1,5 +1,7 @@
 #include "run/expect_matcher.h"
 
+#include "run/console_lines.h"
+
 namespace bootsim {
 
 Result<ExpectMatcher*> ExpectMatcher::create(Machine& machine, const std::vector<std::string>& patterns)
@@ -22,14 +24,7 @@ void ExpectMatcher::on_event(const BootEvent& event)
 {
     if (event.kind != EventKind::SerialOutput || m_remaining == 0)
         return;
-    for (char c : event.text) {
-        if (c == '\n') {
-            check_line(m_line);
-            m_line.clear();
-        } else if (c != '\r') {
-            m_line += c;
-        }
-    }
+    split_console_lines(m_line, event.text, [this](const std::string& line) { check_line(line); });
     // A prompt or a marker without a newline yet still counts.
     if (!m_line.empty())
         check_line(m_line);

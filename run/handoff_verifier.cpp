@@ -2,6 +2,12 @@
 
 namespace bootsim {
 
+namespace {
+// What a run without the kernel's symbols falls back to.
+constexpr const char* without_symbols =
+    "phases from weaker evidence, panics from the console, self-modifying code tracked in all of RAM";
+}  // namespace
+
 HandoffVerifier::HandoffVerifier(Machine& machine, const BzImage& kernel, std::optional<uint64_t> corrupt_offset,
                                  SymbolSource source, bool strict_code_tracking)
     : m_machine(machine), m_corrupt_offset(corrupt_offset), m_strict_code_tracking(strict_code_tracking),
@@ -113,10 +119,8 @@ void HandoffVerifier::not_recognised(std::string reason)
 {
     m_unavailable = reason;
     m_machine.emit({.kind = EventKind::Note,
-                    .text = fmt::format("boot not recognised: {}; handoff not verified, no kernel symbols: phases from "
-                                        "weaker evidence, panics from the console, self-modifying code tracked in all "
-                                        "of RAM",
-                                        reason)});
+                    .text = fmt::format("boot not recognised: {}; handoff not verified, no kernel symbols: {}",
+                                        reason, without_symbols)});
 }
 
 void HandoffVerifier::arm_kernel_watch(int64_t virtual_offset)
@@ -125,9 +129,7 @@ void HandoffVerifier::arm_kernel_watch(int64_t virtual_offset)
     if (!host.symbols) {
         m_no_symbols = host.symbols_problem;
         m_machine.emit({.kind = EventKind::Note,
-                        .text = fmt::format("no kernel symbols ({}): phases from weaker evidence, panics from the "
-                                            "console, self-modifying code tracked in all of RAM",
-                                            host.symbols_problem)});
+                        .text = fmt::format("no kernel symbols ({}): {}", host.symbols_problem, without_symbols)});
         return;
     }
     m_watch = std::make_unique<KernelWatch>(m_machine, *host.symbols, virtual_offset);

@@ -1,5 +1,7 @@
 #include "run/kernel_log_watch.h"
 
+#include "run/console_lines.h"
+
 namespace bootsim {
 
 namespace {
@@ -41,17 +43,10 @@ void KernelLogWatch::on_event(const BootEvent& event)
 {
     if (event.kind != EventKind::SerialOutput)
         return;
-    for (char c : event.text) {
-        if (c == '\n') {
-            check_line(std::move(m_line));
-            m_line.clear();
-        } else if (c != '\r' && m_line.size() < max_line) {
-            m_line += c;
-        }
-    }
+    split_console_lines(m_line, event.text, [this](const std::string& line) { check_line(line); }, max_line);
 }
 
-void KernelLogWatch::check_line(std::string line)
+void KernelLogWatch::check_line(const std::string& line)
 {
     std::string_view message = message_of(line);
     if (starts_with(message, oops_prefix))

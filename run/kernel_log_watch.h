@@ -34,7 +34,7 @@ public:
     static constexpr uint64_t panic_grace_ns = 1'000'000'000;
 
 private:
-    void check_line(std::string line);
+    void check_line(const std::string& line);
     void end_for_panic();
 
     Machine& m_machine;

@@ -9,14 +9,14 @@
 #include <fstream>
 #include <iterator>
 
-#include <nlohmann/json.hpp>
-
 #include "support/images.h"
 #include "support/interactive.h"
+#include "support/report.h"
 #include "support/run_command.h"
 
 using bootsim::test::image;
 using bootsim::test::Interactive;
+using bootsim::test::read_report;
 using bootsim::test::run_bootsim;
 
 namespace {
@@ -87,16 +87,11 @@ TEST_P(TwoStage, ModulesRootSwitchRootAndTheFileLands)
     // The report of the full boot: every phase with the evidence that showed
     // it, the kernel recognised (handoff verified, its own symbols used), the
     // disk and the timer at work.
-    std::ifstream in(report);
-    ASSERT_TRUE(in) << report << " was not written";
-    auto json = nlohmann::json::parse(in);
-    std::filesystem::remove(report);
-    std::vector<std::string> phases;
-    for (const auto& phase : json["phases"]) {
-        phases.push_back(phase["phase"]);
+    auto json = read_report(report);
+    ASSERT_FALSE(json.is_null());
+    for (const auto& phase : json["phases"])
         EXPECT_FALSE(phase["evidence"].get<std::string>().empty()) << phase.dump();
-    }
-    EXPECT_EQ(phases, (std::vector<std::string>{"loaded", "decompress", "handoff", "kernel", "initramfs", "init",
+    EXPECT_EQ(bootsim::test::phase_names(json), (std::vector<std::string>{"loaded", "decompress", "handoff", "kernel", "initramfs", "init",
                                                 "modules", "root", "halt"}));
     EXPECT_EQ(json["outcome"]["exit_code"], 0);
     EXPECT_EQ(json["recognised"]["ok"], true) << json["recognised"].dump();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/images.h"
+#include "support/report.h"
 #include "support/run_command.h"
 
 using bootsim::test::boot_args;
@@ -93,17 +94,13 @@ TEST(HandoffCheck, OneCorruptedGuestByteFailsAndIsNamed)
 
 TEST(Report, JsonHasThePhasesAndTheCheck)
 {
-    std::string report = std::filesystem::temp_directory_path() / ("bootsim-report-" + std::to_string(getpid()) + ".json");
+    std::string report = bootsim::test::temp_report("report");
     auto r = run_bootsim("--kernel " + image("bookworm/cloud/vmlinuz") + " --initrd " + image("initrd-busybox.cpio.gz") +
                          " --headless --stop-at handoff --timeout 120 --report " + report);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    std::ifstream in(report);
-    auto json = nlohmann::json::parse(in);
-    std::filesystem::remove(report);
-    std::vector<std::string> phases;
-    for (auto& p : json["phases"])
-        phases.push_back(p["phase"]);
-    EXPECT_EQ(phases, (std::vector<std::string>{"loaded", "decompress", "handoff"}));
+    auto json = bootsim::test::read_report(report);
+    ASSERT_FALSE(json.is_null());
+    EXPECT_EQ(bootsim::test::phase_names(json), (std::vector<std::string>{"loaded", "decompress", "handoff"}));
     EXPECT_TRUE(json["handoff_check"]["matched"].get<bool>());
     EXPECT_EQ(json["outcome"]["exit_code"], 0);
     bool has_initrd = false;

@@ -11,12 +11,16 @@
 
 #include "support/interactive.h"
 #include "support/images.h"
+#include "support/report.h"
 #include "support/run_command.h"
 
 using bootsim::test::Interactive;
 using bootsim::test::boot_args;
 using bootsim::test::image;
+using bootsim::test::phase_names;
+using bootsim::test::read_report;
 using bootsim::test::run_bootsim;
+using bootsim::test::temp_report;
 
 namespace {
 
@@ -99,9 +103,7 @@ class Panic : public ::testing::TestWithParam<bool> {};
 TEST_P(Panic, EndsWithinSecondsWithTheReasonAndAReport)
 {
     bool symbols = GetParam();
-    std::string report = (std::filesystem::temp_directory_path() /
-                          ("bootsim-panic-" + std::to_string(getpid()) + (symbols ? "-symbols" : "-none") + ".json"))
-                             .string();
+    std::string report = temp_report(symbols ? "panic-symbols" : "panic-none");
     auto r = run_bootsim(boot_args("trixie/generic") + " --timeout 300 --report " + report +
                          " --append 'console=ttyS0 panic=0 rdinit=/no/such/init root=/dev/nosuch'" +
                          (symbols ? "" : " --no-kernel-symbols"));
@@ -120,23 +122,18 @@ TEST_P(Panic, EndsWithinSecondsWithTheReasonAndAReport)
     EXPECT_EQ(r.output.find(symbols ? "--no-kernel-symbols" : "kernel symbols from kallsyms"), std::string::npos)
         << r.output;
 
-    std::ifstream in(report);
-    ASSERT_TRUE(in) << report << " was not written";
-    auto json = nlohmann::json::parse(in);
-    std::filesystem::remove(report);
+    auto json = read_report(report);
+    ASSERT_FALSE(json.is_null());
     EXPECT_EQ(json["outcome"]["exit_code"], 1);
     EXPECT_EQ(json["outcome"]["reason"], "kernel panic: " + kernel_line[1].str());
     EXPECT_EQ(json["kernel_log"]["panic"], kernel_line[1].str());
     EXPECT_EQ(json["kernel_symbols"]["armed"], symbols);
     EXPECT_GT(json["interrupts"]["48"].get<int>(), 100) << "the timer drove the boot";
-    std::vector<std::string> phases;
-    for (const auto& phase : json["phases"])
-        phases.push_back(phase["phase"]);
     // Without symbols nothing shows the initrd unpacked: no initramfs phase.
     std::vector<std::string> expected{"loaded", "decompress", "handoff", "kernel"};
     if (symbols)
         expected.push_back("initramfs");
-    EXPECT_EQ(phases, expected);
+    EXPECT_EQ(phase_names(json), expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Trixie612, Panic, ::testing::Bool(),
@@ -153,15 +150,12 @@ TEST(RunEnd, RebootIsAFailure)
 
 TEST(RunEnd, TimeoutExits3AndStillWritesTheReport)
 {
-    std::string report =
-        (std::filesystem::temp_directory_path() / ("bootsim-timeout-" + std::to_string(getpid()) + ".json")).string();
+    std::string report = temp_report("timeout");
     auto r = run_bootsim(boot_args("bookworm/generic") + " --timeout 2 --report " + report);
     EXPECT_EQ(r.exit_code, 3) << r.output;
     EXPECT_NE(r.output.find("timed out after 2 s"), std::string::npos) << r.output;
-    std::ifstream in(report);
-    ASSERT_TRUE(in) << report << " was not written";
-    auto json = nlohmann::json::parse(in);
-    std::filesystem::remove(report);
+    auto json = read_report(report);
+    ASSERT_FALSE(json.is_null());
     EXPECT_EQ(json["outcome"]["exit_code"], 3);
     EXPECT_EQ(json["outcome"]["reason"], "timed out after 2 s");
     EXPECT_EQ(json["kernel"]["payload_codec"], "xz");
