@@ -20,6 +20,8 @@ enum class EventKind {
     Interrupt,          // an external interrupt delivered: value = vector, address = RIP
     IdleSkip,           // the guest idled: size = virtual ns skipped
     DiskIo,             // a disk request: text = kind, address = first sector, size = bytes, value = 1 if ok
+    InitcallStarted,    // the kernel calls an initcall: text = its name, address = the function
+    InitcallReturned,   // it returned: text, address as at the start, value = its return value (int)
     Note,               // text: anything worth a line in the log
 };
 
@@ -27,6 +29,7 @@ struct BootEvent {
     EventKind kind = EventKind::Note;
     uint64_t virtual_ns = 0;  // guest time
     uint64_t wall_ns = 0;     // host time since the machine started
+    uint64_t instructions = 0;  // guest instructions retired before it
     Phase phase = Phase::Loaded;
     uint64_t address = 0;
     uint64_t size = 0;

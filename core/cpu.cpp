@@ -82,6 +82,8 @@ public:
     void port_write(uint16_t, uint32_t, unsigned) override {}
     bool on_block(uint64_t) override { return false; }
     void on_exception(uint8_t, uint64_t, uint32_t) override {}
+    static constexpr uint64_t tsc = 0x1122334455667788;
+    uint64_t guest_tsc() override { return tsc; }
 };
 }  // namespace
 
@@ -233,6 +235,8 @@ Status Cpu::self_test()
         return (read_reg(m_uc, UC_X86_REG_RDX) << 32) | uint32_t(read_reg(m_uc, UC_X86_REG_RAX));
     };
     constexpr uint64_t jump = 1ull << 40;
+    count_instructions();
+    const uint64_t counted_before = m_instructions;
     auto before = read_tsc();
     advance_tsc(jump);
     auto after = read_tsc();
@@ -240,6 +244,32 @@ Status Cpu::self_test()
     if (!before || !after || *after - *before < jump || *after - *before > jump + 100'000'000'000ull)
         return fail(fmt::format("moving the TSC offset by {:#x} moved RDTSC from {:#x} to {:#x}", jump,
                                 before.value_or(0), after.value_or(0)));
+
+    // Instructions are counted from blocks: `rdtsc; hlt` ran twice.
+    if (m_instructions - counted_before != 4)
+        return fail(fmt::format("counted {} instructions of `rdtsc; hlt` run twice, expected 4",
+                                m_instructions - counted_before));
+    // With the TSC emulated, RDTSC answers the client's value
+    // (SelfTestClient::guest_tsc) wherever it sits in a block.
+    emulate_tsc();
+    const uint8_t emulated_program[] = {
+        0x48, 0x31, 0xc0,  // xor rax, rax
+        0x0f, 0x31,        // rdtsc
+        0x48, 0x89, 0xc3,  // mov rbx, rax
+        0x48, 0x89, 0xd6,  // mov rsi, rdx
+        0x0f, 0x31,        // rdtsc (the pinned model has no RDTSCP: it raises #UD)
+        0xf4,              // hlt
+    };
+    m_memory.write(code + 0x200, emulated_program, sizeof emulated_program);
+    write_reg(m_uc, UC_X86_REG_RIP, code + 0x200);
+    if (CpuRunResult ran = run(); ran.stop != CpuStop::Halted)
+        return fail(fmt::format("the emulated-TSC program did not reach its HLT (stop {}: {}, rip {:#x})",
+                                int(ran.stop), ran.detail, read_reg(m_uc, UC_X86_REG_RIP)));
+    uint64_t first = (read_reg(m_uc, UC_X86_REG_RSI) << 32) | uint32_t(read_reg(m_uc, UC_X86_REG_RBX));
+    uint64_t second = (read_reg(m_uc, UC_X86_REG_RDX) << 32) | uint32_t(read_reg(m_uc, UC_X86_REG_RAX));
+    if (first != SelfTestClient::tsc || second != SelfTestClient::tsc)
+        return fail(fmt::format("emulated RDTSC read {:#x} and {:#x}, expected {:#x}", first, second,
+                                SelfTestClient::tsc));
     return Ok{};
 }
 
@@ -299,6 +329,16 @@ CpuRunResult Cpu::run()
         if (err != UC_ERR_OK)
             return {CpuStop::Failed, fmt::format("Unicorn stopped with \"{}\" at rip {:#x}", uc_strerror(err),
                                                  read_reg(m_uc, UC_X86_REG_RIP))};
+        if (!m_new_tsc_sites.empty()) {
+            // Stopped (perhaps only) to hook TSC reads just found: hook them
+            // and go on, unless something else asked for the stop too.
+            install_tsc_sites();
+            if (m_stopped_for_tsc_sites) {
+                m_stopped_for_tsc_sites = false;
+                m_stopped_by_us = false;
+                continue;
+            }
+        }
         if (m_stopped_by_us)
             return {CpuStop::Requested, {}};
         // uc_emu_start returns OK with RIP just past the F4 byte when the
@@ -342,15 +382,43 @@ void Cpu::abort()
     uc_emu_stop(engine(m_uc));
 }
 
-void Cpu::hook_block(void*, uint64_t address, uint32_t, void* self_ptr)
+uint32_t Cpu::count_block(uint64_t address, uint32_t size)
+{
+    if (uint32_t known = m_counter.lookup(address, size))
+        return known;
+    m_block_bytes.resize(size);
+    if (size == 0 || !read_virtual(address, m_block_bytes.data(), size))
+        return 1;
+    BlockCounter::Decoded d = m_counter.decode(address, m_block_bytes.data(), size);
+    if (m_emulate_tsc) {
+        for (auto site : d.tsc_reads)
+            if (!m_tsc_sites.count(site.first))
+                m_new_tsc_sites.push_back(site);
+    }
+    return d.instructions;
+}
+
+void Cpu::hook_block(void*, uint64_t address, uint32_t size, void* self_ptr)
 {
     auto* self = static_cast<Cpu*>(self_ptr);
     // A block that does not start at the watch we stopped at means the
     // guest went elsewhere (an interrupt was delivered first, say).
     if (self->m_resume_at_watch && *self->m_resume_at_watch != address)
         self->m_resume_at_watch.reset();
-    bool stop = self->m_client.on_block(address);
-    if (stop || self->m_stop_requested.load(std::memory_order_relaxed)) {
+    uint32_t instructions = self->m_counting ? self->count_block(address, size) : 0;
+    // A block holding a TSC read not answered yet stops before it runs, so
+    // that it is translated again with the hook on the read.
+    bool for_tsc_sites = !self->m_new_tsc_sites.empty();
+    bool stop = !for_tsc_sites && (self->m_instructions >= self->m_instruction_deadline ||
+                                   self->m_client.on_block(address));
+    stop = stop || self->m_stop_requested.load(std::memory_order_relaxed);
+    self->m_stopped_for_tsc_sites = for_tsc_sites && !stop;
+    if (!stop && !for_tsc_sites) {
+        self->m_instructions += instructions;
+        self->m_block_address = address;
+        self->m_block_size = size;
+    }
+    else {
         // A block boundary is the one place a stop leaves no instruction
         // half-done (NOTES.md, trap 6).
         self->m_stop_requested.store(false, std::memory_order_relaxed);
@@ -569,6 +637,12 @@ int Cpu::hook_cpuid(void*, void* self_ptr)
                 break;
         }
     }
+    if (self->m_hide_random) {
+        if (leaf == 1)
+            answer.ecx &= ~(1u << 30);  // RDRAND
+        if (leaf == 7 && subleaf == 0)
+            answer.ebx &= ~(1u << 18);  // RDSEED
+    }
     write_reg(self->m_uc, UC_X86_REG_RAX, answer.eax);
     write_reg(self->m_uc, UC_X86_REG_RBX, answer.ebx);
     write_reg(self->m_uc, UC_X86_REG_RCX, answer.ecx);
@@ -601,6 +675,11 @@ void Cpu::handle_syscall()
     write_reg(m_uc, UC_X86_REG_RFLAGS, rflags & ~fmask & ~rflags_rf);
     write_reg(m_uc, UC_X86_REG_RIP, lstar - 2);  // helper_syscall adds 2 afterwards
     m_client.on_syscall(number);
+    // execve/execveat replace the process's code: blocks at the same user
+    // addresses may hold other instructions from now on.
+    constexpr uint64_t execve = 59, execveat = 322, user_end = 1ull << 47;
+    if (number == execve || number == execveat)
+        m_counter.forget(0, user_end);
 }
 
 // CPL 0 with a flat 64-bit CS and SS: what SYSCALL and an interrupt from
@@ -693,6 +772,61 @@ void Cpu::remove_watch(uint64_t address)
 
 void Cpu::hook_write(void*, int, uint64_t, int, int64_t, void*) {}
 
+void Cpu::install_tsc_sites()
+{
+    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    for (auto [site, length] : m_new_tsc_sites) {
+        if (!m_tsc_sites.insert(site).second)
+            continue;
+        uc_hook h;
+        uc_hook_add(engine(m_uc), &h, UC_HOOK_CODE, reinterpret_cast<void*>(&Cpu::hook_tsc), this, site, site);
+        // The block holding the read was translated without the hook.
+        uc_ctl_remove_cache(engine(m_uc), site, site + length);
+    }
+    m_new_tsc_sites.clear();
+    repair_after_exit();
+}
+
+// Just before an RDTSC or RDTSCP: answer it and step over it. Writing RIP
+// from a code hook ends the block right after the hook (Unicorn syncs RIP
+// before the hook and checks for the exit after it), so the instruction
+// itself never runs and execution goes on after it, in a new block.
+void Cpu::hook_tsc(void*, uint64_t address, uint32_t, void* self_ptr)
+{
+    auto* self = static_cast<Cpu*>(self_ptr);
+    // The same virtual address may hold other code now (another process):
+    // answer only an RDTSC (0f 31) or RDTSCP (0f 01 f9).
+    uint8_t bytes[3] = {};
+    if (!self->read_virtual(address, bytes, 3) || bytes[0] != 0x0f)
+        return;
+    unsigned length = bytes[1] == 0x31 ? 2 : (bytes[1] == 0x01 && bytes[2] == 0xf9) ? 3 : 0;
+    if (length == 0)
+        return;
+    // CR4.TSD makes RDTSC a #GP outside ring 0: leave that to the CPU.
+    if ((read_reg(self->m_uc, UC_X86_REG_CR4) & (1 << 2)) && (read_reg(self->m_uc, UC_X86_REG_CS) & 3))
+        return;
+    uint64_t value = self->m_client.guest_tsc();
+    write_reg(self->m_uc, UC_X86_REG_RAX, uint32_t(value));
+    write_reg(self->m_uc, UC_X86_REG_RDX, value >> 32);
+    if (length == 3) {
+        uc_x86_msr aux{0xc0000103, 0};  // IA32_TSC_AUX
+        uc_reg_read(engine(self->m_uc), UC_X86_REG_MSR, &aux);
+        write_reg(self->m_uc, UC_X86_REG_RCX, uint32_t(aux.value));
+    }
+    // The block was counted whole as it started; what follows the read in
+    // it runs (and is counted) again as the block that starts after it.
+    if (address >= self->m_block_address && address < self->m_block_address + self->m_block_size) {
+        uint64_t after = address + length, end = self->m_block_address + self->m_block_size;
+        if (after < end) {
+            uint8_t rest[4096];
+            size_t n = std::min<size_t>(end - after, sizeof rest);
+            if (self->read_virtual(after, rest, n))
+                self->m_instructions -= std::min<uint64_t>(self->m_instructions, self->m_counter.count(after, rest, n));
+        }
+    }
+    write_reg(self->m_uc, UC_X86_REG_RIP, address + length);
+}
+
 void Cpu::track_self_modifying_code()
 {
     if (m_tracking_smc)
@@ -732,6 +866,7 @@ void Cpu::invalidate_code(uint64_t address, uint64_t length)
     // so go one page at a time: pages contiguous in virtual memory need not
     // be in physical memory.
     uint64_t end = address + length;
+    m_counter.forget(address, end);
     while (address < end) {
         uint64_t page_end = std::min(end, (address | 0xfff) + 1);
         uc_ctl_remove_cache(engine(m_uc), address, page_end);
@@ -743,6 +878,7 @@ void Cpu::invalidate_code(uint64_t address, uint64_t length)
 void Cpu::invalidate_all_code()
 {
     m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    m_counter.forget_all();
     uc_ctl_flush_tb(engine(m_uc));
     repair_after_exit();
 }

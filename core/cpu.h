@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/block_counter.h"
 #include "core/cpu_state.h"
 #include "core/guest_memory.h"
 #include "core/page_walk.h"
@@ -38,6 +40,8 @@ public:
     virtual bool on_watch(uint64_t address) { (void)address; return false; }
     // A SYSCALL instruction entered the kernel (rax = the system call number).
     virtual void on_syscall(uint64_t number) { (void)number; }
+    // What RDTSC/RDTSCP return while the CPU emulates them (emulate_tsc).
+    virtual uint64_t guest_tsc() { return 0; }
 };
 
 enum class CpuStop {
@@ -95,6 +99,30 @@ public:
     // cannot hook RDTSC); moving the offset moves guest time.
     void advance_tsc(uint64_t ticks);
 
+    // Guest instructions retired so far, counted a translated block at a
+    // time (each block's instructions are counted as it starts). Blocks left
+    // out of the block hook (exclude_from_block_hook) are not counted. CPU
+    // thread only.
+    uint64_t instructions() const { return m_instructions; }
+    // Counting costs a table lookup per block (about a tenth of the run
+    // time on a boot): off until something needs it. Call between runs.
+    void count_instructions() { m_counting = true; }
+    bool counting_instructions() const { return m_counting; }
+    // Stops the CPU (CpuStop::Requested) at the first block boundary once
+    // instructions() reaches `count`; ~0 for none. The deterministic clock's
+    // timer deadlines and the instruction budget use it.
+    void set_instruction_deadline(uint64_t count) { m_instruction_deadline = count; }
+
+    // From now on (counting instructions too) RDTSC and RDTSCP return CpuClient::guest_tsc() instead of
+    // the host's TSC plus an offset (Unicorn 2.1.1 cannot hook them, NOTES.md
+    // trap 10): each one is found when the block holding it is first
+    // decoded, and answered by a code hook on it that steps over it.
+    // Checked by the self-test. Call between runs.
+    void emulate_tsc() { m_emulate_tsc = m_counting = true; }
+    // CPUID stops advertising RDRAND and RDSEED (whose answers are the
+    // host's randomness), for runs that must repeat exactly.
+    void hide_random_instructions() { m_hide_random = true; }
+
     // Calls CpuClient::on_watch just before the instruction at `address`
     // (a guest virtual address) runs. A code hook bounded to one address
     // costs nothing elsewhere.
@@ -150,6 +178,11 @@ private:
     static void hook_syscall(void* uc, void* self);
     static void hook_watch(void* uc, uint64_t address, uint32_t size, void* self);
     static void hook_write(void* uc, int type, uint64_t address, int size, int64_t value, void* self);
+    static void hook_tsc(void* uc, uint64_t address, uint32_t size, void* self);
+    // The block's instruction count, decoding it (and finding its TSC reads)
+    // the first time it is seen.
+    uint32_t count_block(uint64_t address, uint32_t size);
+    void install_tsc_sites();
     void handle_syscall();
     void repair_after_exit();
     void enter_kernel_mode(uint16_t cs);
@@ -165,6 +198,17 @@ private:
     void add_block_hook(uint64_t begin, uint64_t end);
     std::optional<uint64_t> m_resume_at_watch;  // stopped by the watch here: let it run once
     bool m_tracking_smc = false;
+    BlockCounter m_counter;
+    std::vector<uint8_t> m_block_bytes;
+    uint64_t m_instructions = 0;
+    uint64_t m_instruction_deadline = ~0ull;
+    bool m_emulate_tsc = false;
+    bool m_counting = false;
+    bool m_stopped_for_tsc_sites = false;  // the last block-hook stop was only for new sites
+    bool m_hide_random = false;
+    std::set<uint64_t> m_tsc_sites;                      // RDTSC/RDTSCP addresses answered
+    std::vector<std::pair<uint64_t, uint8_t>> m_new_tsc_sites;  // found, hooks not yet in
+    uint64_t m_block_address = 0, m_block_size = 0;      // the block running now
     bool m_stopped_by_us = false;
     uint64_t m_cr2 = 0;  // CR2 as the guest last saw it (see run())
     bool m_triple_fault = false;

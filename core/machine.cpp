@@ -73,7 +73,31 @@ uint64_t Machine::wall_ns() const
 
 uint64_t Machine::now_ns() const
 {
+    if (m_instructions_per_second)
+        return uint64_t((unsigned __int128)m_cpu->instructions() * 1'000'000'000u / m_instructions_per_second) +
+               m_skipped_ns;
     return wall_ns() + m_skipped_ns;
+}
+
+uint64_t Machine::instructions_at(uint64_t ns) const
+{
+    if (ns == TimedDevice::never)
+        return ~0ull;
+    if (ns <= m_skipped_ns)
+        return 0;
+    unsigned __int128 scaled = (unsigned __int128)(ns - m_skipped_ns) * m_instructions_per_second;
+    return uint64_t((scaled + 999'999'999u) / 1'000'000'000u);
+}
+
+void Machine::make_deterministic(uint64_t instructions_per_second)
+{
+    m_instructions_per_second = instructions_per_second;
+    // The guest's TSC runs at a fixed 2 GHz of guest time.
+    m_tsc_per_ns = 2.0;
+    m_cpu->emulate_tsc();
+    m_cpu->hide_random_instructions();
+    // Every instruction is counted: none runs outside the block hook.
+    set_fast_decompression(false);
 }
 
 void Machine::freeze_clock()
@@ -90,6 +114,8 @@ void Machine::thaw_clock()
     uint64_t frozen = host_ns() - since;
     m_frozen_ns.fetch_add(frozen);
     m_frozen_since.store(not_frozen);
+    if (m_instructions_per_second)
+        return;  // guest time never followed the host's
     // The TSC is the host's plus an offset: take the frozen span back out
     // (unsigned arithmetic: adding the two's complement subtracts).
     m_cpu->advance_tsc(0 - tsc_ticks(frozen));
@@ -103,7 +129,8 @@ uint64_t Machine::tsc_ticks(uint64_t ns) const
 void Machine::emit(BootEvent event)
 {
     event.wall_ns = wall_ns();
-    event.virtual_ns = event.wall_ns + m_skipped_ns;
+    event.virtual_ns = now_ns();
+    event.instructions = m_cpu->instructions();
     m_sink.on_event(event);
 }
 
@@ -391,11 +418,13 @@ void Machine::on_exception(uint8_t vector, uint64_t rip, uint32_t error_code)
 
 uint32_t Machine::port_read(uint16_t port, unsigned width)
 {
+    ++m_port_reads;
     return m_io.read(port, width);
 }
 
 void Machine::port_write(uint16_t port, uint32_t value, unsigned width)
 {
+    ++m_port_writes;
     m_io.write(port, value, width);
     // A write may have reprogrammed a timer.
     rearm_ticker();
@@ -422,6 +451,13 @@ void Machine::service_timers()
 void Machine::rearm_ticker()
 {
     uint64_t next = next_deadline();
+    uint64_t budget = m_max_instructions ? m_max_instructions : ~0ull;
+    if (m_instructions_per_second) {
+        // Timers fire at an instruction count, checked at block boundaries.
+        m_cpu->set_instruction_deadline(std::min(instructions_at(next), budget));
+        return;
+    }
+    m_cpu->set_instruction_deadline(budget);
     std::lock_guard lock(m_ticker_mutex);
     if (next != m_ticker_deadline) {
         m_ticker_deadline = next;
@@ -495,7 +531,8 @@ bool Machine::idle()
             if (next > now) {
                 uint64_t skip = next - now;
                 m_skipped_ns += skip;
-                m_cpu->advance_tsc(tsc_ticks(skip));
+                if (!m_instructions_per_second)
+                    m_cpu->advance_tsc(tsc_ticks(skip));
                 emit({.kind = EventKind::IdleSkip, .phase = m_phase, .size = skip});
             }
             continue;
@@ -521,6 +558,8 @@ RunOutcome Machine::run(const RunLimits& limits)
         enter_fast_window();
     m_stop_at = limits.stop_at;
     m_stop_at_next_phase = limits.stop_at_next_phase;
+    m_max_instructions = limits.max_instructions;
+    rearm_ticker();
     if (m_stop_at && *m_stop_at == m_phase)
         return {RunEnd::StopPhase, fmt::format("reached phase {}", phase_name(m_phase))};
 
@@ -547,6 +586,9 @@ RunOutcome Machine::run(const RunLimits& limits)
             request_stop(RunEnd::Interrupted, "interrupted by a signal (SIGINT or SIGTERM)");
         run_posted_work();
         service_timers();
+        if (m_max_instructions && m_cpu->instructions() >= m_max_instructions)
+            request_stop(RunEnd::InstructionBudget,
+                         fmt::format("the instruction budget ran out ({} instructions)", m_max_instructions));
         if (m_stop_pending.load()) {
             std::lock_guard lock(m_stop_mutex);
             outcome = {m_stop_end, m_stop_reason};

@@ -44,6 +44,7 @@ enum class RunEnd {
     CheckFailed,   // bootsim's own check of the guest (the handoff verification) failed
     ExpectMatched, // every --expect pattern appeared on the console
     Interrupted,   // SIGINT or SIGTERM
+    InstructionBudget, // RunLimits::max_instructions retired
     Breakpoint,    // a breakpoint (set_breakpoint) was reached
     Stepped,       // step() ran its instruction
 };
@@ -58,6 +59,7 @@ struct RunLimits {
     std::optional<Phase> stop_at;
     bool stop_at_next_phase = false;  // stop when any phase is entered
     double timeout_seconds = 0;       // 0: none
+    uint64_t max_instructions = 0;    // end after this many guest instructions in all; 0: none
 };
 
 class Machine final : public CpuClient, public Clock {
@@ -123,6 +125,20 @@ public:
     void set_breakpoint(uint64_t address);
     void clear_breakpoint(uint64_t address);
 
+    // Guest time from now on follows the instructions retired, at
+    // `instructions_per_second`, instead of the host clock: timers, the TSC
+    // (RDTSC answered by the CPU, Cpu::emulate_tsc), idle skipping and the
+    // RTC all follow it, RDRAND and RDSEED are hidden, and the decompressor
+    // runs under the block hook (its instructions counted), so the same
+    // inputs give the same run on any host, however loaded. Before the
+    // first run.
+    void make_deterministic(uint64_t instructions_per_second);
+    bool deterministic() const { return m_instructions_per_second != 0; }
+    uint64_t instructions() const { return m_cpu->instructions(); }
+    // Counts guest instructions from now on (deterministic runs always do).
+    void count_instructions() { m_cpu->count_instructions(); }
+    bool counting_instructions() const { return m_cpu->counting_instructions(); }
+
     // Freezes guest time (the clock and the TSC) while nothing runs, so a
     // guest paused in a debugger does not see the pause as time passed.
     // Call on the CPU thread, between runs.
@@ -132,6 +148,9 @@ public:
     // Translated blocks entered under the block hook so far: the visualizer's
     // measure of execution speed. Read on the CPU thread.
     uint64_t blocks_executed() const { return m_blocks_executed; }
+    // Port I/O the guest did (each IN or OUT is an exit from translated code).
+    uint64_t port_reads() const { return m_port_reads; }
+    uint64_t port_writes() const { return m_port_writes; }
 
     // Thread-safe; the run ends with `end` and `reason` at the next block
     // boundary (or at once, mid-block, in the fast decompression window:
@@ -176,6 +195,7 @@ public:
     bool on_block(uint64_t address) override;
     void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) override;
     bool on_watch(uint64_t address) override;
+    uint64_t guest_tsc() override { return tsc_ticks(now_ns()); }
 
 private:
     Machine(EventSink& sink) : m_sink(sink) {}
@@ -234,7 +254,11 @@ private:
     uint64_t m_ticker_deadline = TimedDevice::never;  // guest ns
     bool m_ticker_quit = false;
 
-    double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond
+    double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond (the guest's, when deterministic)
+    uint64_t m_instructions_per_second = 0;  // deterministic: guest time from instructions
+    uint64_t m_max_instructions = 0;         // this run's budget
+    // The instruction count at which guest time reaches `ns` (deterministic).
+    uint64_t instructions_at(uint64_t ns) const;
 
     std::map<uint64_t, WatchHandler> m_watches;
     std::set<uint64_t> m_breakpoints;
@@ -243,6 +267,7 @@ private:
     bool m_step_left_origin = false;
     bool stop_for_step(uint64_t address);
     uint64_t m_blocks_executed = 0;
+    uint64_t m_port_reads = 0, m_port_writes = 0;
     // Host time the guest clock did not count (freeze_clock); atomics
     // because the ticker thread reads the clock too.
     std::atomic<uint64_t> m_frozen_ns{0};

@@ -23,6 +23,7 @@ enum class ErrorKind {
     BadUsage,        // command line
     Emulator,        // the CPU emulator failed or is unusable
     Verification,    // guest state disagrees with what the host computed
+    Output,          // an output file cannot be written
 };
 
 struct Error {

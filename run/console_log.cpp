@@ -57,6 +57,8 @@ void ConsoleLog::on_event(const BootEvent& e)
     case EventKind::Interrupt:
     case EventKind::IdleSkip:
     case EventKind::DiskIo:
+    case EventKind::InitcallStarted:
+    case EventKind::InitcallReturned:
         break;
     }
 }

@@ -18,7 +18,8 @@ constexpr const char* delay_functions[] = {"__const_udelay", "__udelay", "__ndel
 }  // namespace
 
 KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset)
-    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset)
+    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset),
+      m_initcalls(machine, symbols, virtual_offset, [this] { return m_loading_module; })
 {
     m_start_kernel = runtime("start_kernel");
     m_populate = runtime("do_populate_rootfs");
@@ -65,6 +66,7 @@ void KernelWatch::arm()
         m_machine.watch(*m_mount, [this] { return on_mount(); });
     if (m_chroot)
         m_machine.watch(*m_chroot, [this] { return on_chroot(); });
+    m_initcalls.arm();
 }
 
 std::string KernelWatch::read_string(uint64_t address, size_t max) const
@@ -83,6 +85,7 @@ bool KernelWatch::on_init_module()
     constexpr uint64_t module_name_offset = 24, module_name_length = 56;
     uint64_t module = m_machine.cpu().state().gpr[rdi];
     std::string name = read_string(module + module_name_offset, module_name_length);
+    m_loading_module = name;
     m_machine.emit({.kind = EventKind::Note, .address = module, .text = "module " + name + " loaded"});
     if (!m_machine.reached(Phase::Modules))
         m_machine.enter_phase(Phase::Modules, *m_init_module, "do_init_module runs for module " + name);

@@ -15,6 +15,7 @@
 //   module code  set_memory_rox / set_memory_x: the translations of the
 //              range made executable are dropped, so a module loaded where
 //              another's code was runs as loaded
+//   initcalls  do_one_initcall, each call timed (InitcallWatch)
 //   patching   __text_poke / text_poke_early: the translated copies of the
 //              patched bytes are dropped, so the kernel's alternatives,
 //              static keys and static calls take effect. With these watched,
@@ -30,6 +31,7 @@
 
 #include "core/machine.h"
 #include "loader/kernel_symbols.h"
+#include "run/initcall_watch.h"
 
 namespace bootsim {
 
@@ -71,6 +73,8 @@ private:
     std::optional<uint64_t> m_start_kernel, m_populate, m_panic, m_text_poke, m_text_poke_early;
     std::optional<uint64_t> m_init_module, m_mount, m_chroot, m_set_memory_rox, m_set_memory_x;
     bool m_device_mounted = false;
+    std::string m_loading_module;  // the module do_init_module runs for
+    InitcallWatch m_initcalls;
 
     std::string m_panic_message;
     bool m_panicking = false;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "run/input_description.h"
+#include "run/output_file.h"
+
 namespace bootsim {
 
 Result<std::vector<std::unique_ptr<DiskImage>>> open_disks(const std::vector<std::string>& specs)
@@ -34,10 +37,27 @@ PreparedBoot::~PreparedBoot() = default;
 
 Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& options, EventSink* extra)
 {
+    // Outputs first: a path that cannot be written fails before anything runs.
+    for (auto [path, option] : {std::pair{&options.report, "--report"}, std::pair{&options.trace, "--trace"},
+                                std::pair{&options.serial_log, "--serial-log"}}) {
+        if (!path->empty())
+            TRY(check_output_path(*path, option));
+    }
+    nlohmann::json baseline;
+    if (!options.compare.empty()) {
+        auto text = read_file(options.compare, "baseline report");
+        if (!text)
+            return text.error();
+        baseline = nlohmann::json::parse(text->begin(), text->end(), nullptr, false);
+        if (baseline.is_discarded() || !baseline.is_object() || baseline.value("schema", "") != "bootsim-report")
+            return make_error(ErrorKind::BadFormat, "--compare {}: not a bootsim report (JSON with \"schema\": "
+                              "\"bootsim-report\")", options.compare);
+    }
     auto kernel = load_bzimage(options.kernel);
     if (!kernel)
         return kernel.error();
     std::unique_ptr<PreparedBoot> boot(new PreparedBoot(options, std::move(*kernel)));
+    boot->m_baseline = std::move(baseline);
 
     std::optional<std::vector<uint8_t>> initrd;
     if (!options.initrd.empty()) {
@@ -66,14 +86,26 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
         return plan.error();
     boot->m_plan = std::move(*plan);
 
+    boot->m_inputs = describe_inputs(boot->m_kernel, options, initrd ? &*initrd : nullptr, boot->m_disks,
+                                     boot->m_plan);
+
     boot->m_events.add(boot->m_console);
-    if (!options.report.empty())
-        boot->m_events.add(boot->m_report);
+    // The report is kept for every run: --compare and the summary read it.
+    boot->m_events.add(boot->m_report);
+    if (!options.trace.empty())
+        boot->m_events.add(boot->m_trace);
+    if (!options.serial_log.empty())
+        boot->m_events.add(boot->m_serial_log);
     auto machine = Machine::create(boot->m_plan.mem_size, boot->m_events);
     if (!machine)
         return machine.error();
     boot->m_machine = std::move(*machine);
     Machine& m = *boot->m_machine;
+    if (options.deterministic)
+        m.make_deterministic(options.guest_ips);
+    // Instruction counts cost time: kept when an output or a limit uses them.
+    if (!options.report.empty() || !options.trace.empty() || !options.compare.empty() || options.max_instructions)
+        m.count_instructions();
 
     auto matcher = ExpectMatcher::create(m, options.expect);
     if (!matcher)
@@ -93,7 +125,11 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     if (extra)
         boot->m_events.add(*extra);
 
-    BoardConfig board_config{boot->m_plan.mem_size, options.rtc_epoch, {}};
+    // A deterministic run's RTC starts at a fixed time unless --rtc says one.
+    std::optional<int64_t> rtc = options.rtc_epoch;
+    if (!rtc && options.deterministic)
+        rtc = deterministic_rtc_epoch;
+    BoardConfig board_config{boot->m_plan.mem_size, rtc, {}};
     for (auto& disk : boot->m_disks)
         board_config.disks.push_back(disk.get());
     boot->m_board = std::make_unique<PcBoard>(m, board_config);

@@ -21,6 +21,8 @@
 #include "run/kernel_log_watch.h"
 #include "run/run_options.h"
 #include "run/run_report.h"
+#include "run/serial_log.h"
+#include "run/trace_writer.h"
 
 namespace bootsim {
 
@@ -42,6 +44,12 @@ public:
     ExpectMatcher& matcher() { return *m_matcher; }
     HandoffVerifier& verifier() { return *m_verifier; }
     KernelLogWatch& kernel_log() { return *m_kernel_log; }
+    TraceWriter& trace() { return m_trace; }
+    SerialLog& serial_log() { return m_serial_log; }
+    // --compare's baseline, read and parsed before the run (null without).
+    const nlohmann::json& baseline() const { return m_baseline; }
+    // What was read of the inputs, for the report.
+    const nlohmann::json& inputs() const { return m_inputs; }
 
 private:
     explicit PreparedBoot(Options options, BzImage kernel) : m_options(std::move(options)), m_kernel(std::move(kernel)) {}
@@ -52,6 +60,10 @@ private:
     BootPlan m_plan;
     ConsoleLog m_console;
     RunReport m_report;
+    TraceWriter m_trace;
+    SerialLog m_serial_log;
+    nlohmann::json m_baseline;
+    nlohmann::json m_inputs;
     EventFanout m_events;
     // Declared in the order they are built; destroyed the other way round
     // (the board and the checks hold references to the machine).

@@ -8,8 +8,17 @@
 #include <vector>
 
 #include "core/phase.h"
+#include "run/exit_codes.h"
 
 namespace bootsim {
+
+// Deterministic runs' guest speed: instructions per second of guest time,
+// near what the emulated CPU retires per second of host time here, so that
+// timers fire about as often per instruction as in a run on the host clock.
+inline constexpr uint64_t default_guest_ips = 250'000'000;
+
+// Where a deterministic run's RTC starts without --rtc: 2026-01-01 00:00:00 UTC.
+inline constexpr int64_t deterministic_rtc_epoch = 1767225600;
 
 struct Options {
     std::string kernel;
@@ -21,6 +30,17 @@ struct Options {
     double timeout_seconds = 0;
     std::vector<std::string> expect;    // regexes the console must show
     std::string report;                 // JSON report path
+    std::string trace;                  // --trace FILE.json: Chrome/Perfetto trace
+    std::string serial_log;             // --serial-log FILE: the console with guest timestamps
+    std::string compare;                // --compare BASELINE.json
+    double compare_tolerance = 0.10;    // a cost may grow by this fraction
+    double compare_min_seconds = 0.005;
+    uint64_t compare_min_instructions = 1'000'000;
+    bool deterministic = false;         // guest time from instructions retired
+    uint64_t guest_ips = 0;             // deterministic guest speed (0: the default)
+    uint64_t max_instructions = 0;      // end after this many guest instructions (0: none)
+    int top_initcalls = 10;             // the headless summary's slowest initcalls
+    std::optional<int> expected_exit;   // --expected-exit: recorded in the report (a matrix entry's exit_code)
     std::optional<int64_t> rtc_epoch;
     std::vector<std::string> disks;     // --disk FILE[,ro|,snapshot]
     std::string system_map;             // a System.map instead of the kernel's own kallsyms
@@ -32,16 +52,6 @@ struct Options {
     // offset from its start) just before the handoff check, to show the
     // check catches it.
     std::optional<uint64_t> corrupt_output_offset;
-};
-
-// Exit codes, one per way a run can end (README, "Exit codes").
-enum ExitCode : int {
-    exit_success = 0,
-    exit_guest_failed = 1,
-    exit_bad_input = 2,
-    exit_timeout = 3,
-    exit_emulator_failure = 4,
-    exit_interrupted = 130,  // SIGINT/SIGTERM, as a shell reports 128 + SIGINT
 };
 
 }  // namespace bootsim

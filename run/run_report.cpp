@@ -1,40 +1,65 @@
 #include "run/run_report.h"
 
-#include <fstream>
-
 #include <fmt/format.h>
 
-#include "loader/boot_plan.h"
+#include "core/boot_plan.h"
 
 namespace bootsim {
+
+namespace {
+// Enough for any boot's console; a guest that floods it keeps the start.
+constexpr size_t max_console_lines = 50000, max_line_bytes = 2048;
+
+double seconds(uint64_t ns) { return double(ns) / 1e9; }
+
+nlohmann::json by_vector(const std::map<uint64_t, uint64_t>& counts)
+{
+    uint64_t total = 0;
+    nlohmann::json vectors = nlohmann::json::object();
+    for (auto [vector, count] : counts) {
+        vectors[std::to_string(vector)] = count;
+        total += count;
+    }
+    return {{"total", total}, {"by_vector", vectors}};
+}
+}  // namespace
 
 void RunReport::on_event(const BootEvent& e)
 {
     switch (e.kind) {
     case EventKind::RegionPlaced:
-        m_root["regions"].push_back({{"role", region_role_name(RegionRole(e.value))},
-                                     {"name", e.text},
-                                     {"address", fmt::format("{:#x}", e.address)},
-                                     {"size", e.size}});
+        m_regions.push_back({{"role", region_role_name(RegionRole(e.value))},
+                             {"name", e.text},
+                             {"address", fmt::format("{:#x}", e.address)},
+                             {"size", e.size}});
         break;
     case EventKind::PhaseEntered:
-        m_root["phases"].push_back({{"phase", std::string(phase_name(e.phase))},
-                                    {"wall_seconds", double(e.wall_ns) / 1e9},
-                                    {"guest_seconds", double(e.virtual_ns) / 1e9},
-                                    {"rip", fmt::format("{:#x}", e.address)},
-                                    {"evidence", e.text}});
+        m_phase_marks.push_back({e.phase, e.virtual_ns, e.wall_ns, e.instructions});
+        m_phases.push_back({{"phase", std::string(phase_name(e.phase))},
+                            {"guest_seconds", seconds(e.virtual_ns)},
+                            {"wall_seconds", seconds(e.wall_ns)},
+                            {"instructions", e.instructions},
+                            {"rip", fmt::format("{:#x}", e.address)},
+                            {"evidence", e.text}});
         break;
     case EventKind::DecompressorMoved:
-        m_root["decompressor_moved_to"] = fmt::format("{:#x}", e.address);
+        m_decompressor_moved_to = e.address;
         break;
     case EventKind::SerialOutput:
         m_serial_bytes += e.text.size();
+        split_console_lines(
+            m_console_partial, e.text,
+            [this](const std::string& line) {
+                if (m_console_lines.size() < max_console_lines)
+                    m_console_lines.push_back(line);
+            },
+            max_line_bytes);
         break;
     case EventKind::ExceptionDelivered:
-        ++m_exceptions;
+        ++m_exceptions[strtoul(e.text.c_str(), nullptr, 10)];
         break;
     case EventKind::Note:
-        m_root["notes"].push_back(e.text);
+        m_notes.push_back(e.text);
         break;
     case EventKind::Interrupt:
         ++m_interrupts[e.value];
@@ -48,6 +73,24 @@ void RunReport::on_event(const BootEvent& e)
         if (!e.value)
             ++m_disk_errors;
         break;
+    case EventKind::InitcallStarted:
+        m_open_initcalls.push_back(m_initcalls.size());
+        m_initcalls.push_back({e.text, e.address, e.virtual_ns, e.instructions, 0, 0, 0, false});
+        break;
+    case EventKind::InitcallReturned:
+        // The open call of that function, latest first.
+        for (auto it = m_open_initcalls.rbegin(); it != m_open_initcalls.rend(); ++it) {
+            Initcall& call = m_initcalls[*it];
+            if (call.address != e.address)
+                continue;
+            call.guest_ns = e.virtual_ns - call.start_ns;
+            call.instructions = e.instructions - call.start_instructions;
+            call.result = int64_t(e.value);
+            call.returned = true;
+            m_open_initcalls.erase(std::next(it).base());
+            break;
+        }
+        break;
     case EventKind::GuestHalted:
         break;
     }
@@ -55,28 +98,55 @@ void RunReport::on_event(const BootEvent& e)
 
 nlohmann::json RunReport::to_json() const
 {
-    nlohmann::json out = m_root;
-    out["serial_bytes"] = m_serial_bytes;
-    out["exceptions_delivered"] = m_exceptions;
-    out["idle_skipped_seconds"] = double(m_idle_ns) / 1e9;
-    nlohmann::json interrupts = nlohmann::json::object();
-    for (auto [vector, count] : m_interrupts)
-        interrupts[std::to_string(vector)] = count;
-    out["interrupts"] = interrupts;
+    nlohmann::json out = nlohmann::json::object();
+    out["schema"] = "bootsim-report";
+    out["schema_version"] = report_schema_version;
+    for (const auto& [key, value] : m_sections)
+        out[key] = value;
+    out["regions"] = m_regions;
+    out["phases"] = m_phases;
+    nlohmann::json initcalls = nlohmann::json::array();
+    for (const Initcall& c : m_initcalls) {
+        initcalls.push_back({{"name", c.name},
+                             {"address", fmt::format("{:#x}", c.address)},
+                             {"start_guest_seconds", seconds(c.start_ns)},
+                             {"guest_seconds", seconds(c.guest_ns)},
+                             {"instructions", c.instructions},
+                             {"returned", c.returned},
+                             {"result", c.result}});
+    }
+    out["initcalls"] = initcalls;
+    out["decompressor_moved_to"] =
+        m_decompressor_moved_to ? nlohmann::json(fmt::format("{:#x}", *m_decompressor_moved_to)) : nullptr;
+    out["notes"] = m_notes;
+    std::vector<std::string> lines = m_console_lines;
+    if (!m_console_partial.empty() && lines.size() < max_console_lines)
+        lines.push_back(m_console_partial);
+    out["console"] = {{"lines", lines.size()}, {"bytes", m_serial_bytes}, {"text", lines}};
+    out["totals"] = {{"guest_seconds", seconds(m_totals.guest_ns)},
+                     {"wall_seconds", seconds(m_totals.wall_ns)},
+                     {"instructions", m_totals.instructions},
+                     {"idle_skipped_seconds", seconds(m_idle_ns)}};
     nlohmann::json disk = {{"requests", m_disk_requests}, {"errors", m_disk_errors}};
-    for (const auto& [kind, bytes] : m_disk_bytes)
-        disk[kind + "_bytes"] = bytes;
-    out["disk"] = disk;
+    for (const char* kind : {"read", "write", "flush", "get-id", "unsupported"}) {
+        auto it = m_disk_bytes.find(kind);
+        disk[std::string(kind) + "_bytes"] = it == m_disk_bytes.end() ? 0 : it->second;
+    }
+    // The board has no memory-mapped device (its PCI devices decode port
+    // I/O only), so no access leaves translated code through MMIO.
+    out["counters"] = {{"exceptions", by_vector(m_exceptions)},
+                       {"interrupts", by_vector(m_interrupts)},
+                       {"port_io", {{"reads", m_totals.port_reads}, {"writes", m_totals.port_writes}}},
+                       {"mmio", {{"reads", 0}, {"writes", 0}}},
+                       {"disk", disk}};
     return out;
 }
 
-bool RunReport::write(const std::string& path) const
+std::string RunReport::text() const
 {
-    std::ofstream out(path);
-    // The guest's text (notes, panic messages) need not be valid UTF-8:
-    // replace what is not rather than fail the whole report.
-    out << to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return bool(out);
+    // The guest's text (notes, panic messages, console lines) need not be
+    // valid UTF-8: replace what is not rather than fail the whole report.
+    return to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bootsim

@@ -1,19 +1,30 @@
 // bootsim: boots a real Linux bzImage on an emulated PC.
 #include <cstdlib>
+#include <cstring>
+#include <exception>
 
 #include <fmt/format.h>
 
 #include "ui/boot_session.h"
+#include "ui/commands.h"
 #include "ui/gui/visualizer.h"
 #include "ui/options.h"
 
-int main(int argc, char** argv)
+namespace {
+
+int run(int argc, char** argv)
 {
     using namespace bootsim;
+    if (argc > 1 && !strcmp(argv[1], "compare"))
+        return compare_command(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "matrix"))
+        return matrix_command(argc - 1, argv + 1, argv[0]);
+    if (argc > 1 && !strcmp(argv[1], "merge-reports"))
+        return merge_reports_command(argc - 1, argv + 1);
     auto parsed = parse_options(argc, argv);
     if (!parsed) {
         fmt::print(stderr, "bootsim: error: {}\n", parsed.error().message);
-        return exit_bad_input;
+        return exit_usage;
     }
     if (parsed->help) {
         fmt::print("{}", *parsed->help);
@@ -28,4 +39,20 @@ int main(int argc, char** argv)
         fmt::print(stderr, "bootsim: no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless\n");
     }
     return run_headless(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    // Anything unexpected ends the run with one line and a documented code,
+    // not an abort and a core dump.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "bootsim: error: unexpected failure: {}\n", e.what());
+    } catch (...) {
+        fmt::print(stderr, "bootsim: error: unexpected failure\n");
+    }
+    return bootsim::exit_bootsim_failed;
 }

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 namespace bootsim {
 
@@ -18,6 +19,19 @@ Error unknown_phase(const char* option, const std::string& name)
 }
 
 }  // namespace
+
+std::string exit_code_help()
+{
+    std::string text = "Exit codes:\n";
+    for (const ExitCodeRow& row : exit_code_table)
+        text += fmt::format("  {:>3}  {:<20} {}\n", row.code, row.name, row.meaning);
+    text += fmt::format("When several apply: {}.\n", exit_code_precedence);
+    text += "\nOther commands:\n"
+            "  bootsim compare BASELINE.json REPORT.json   compare two reports (exit 0, 10 or 11)\n"
+            "  bootsim matrix FILE.toml                    run a boot matrix in parallel, JUnit XML\n"
+            "  bootsim merge-reports REPORT.json...        the matrix table from reports\n";
+    return text;
+}
 
 Result<ParsedOptions> parse_options(int argc, const char* const* argv)
 {
@@ -36,7 +50,34 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
                    "halt");
     app.add_option("--timeout", o.timeout_seconds, "end the run (exit 3) after this many seconds");
     app.add_option("--expect", o.expect, "end the run with success once the console matched every REGEX (repeatable)");
-    app.add_option("--report", o.report, "write a JSON report of the run to FILE");
+    app.add_option("--report", o.report, "write a JSON report of the run to FILE (docs/report.schema.json)");
+    app.add_option("--trace", o.trace, "write the run as a Chrome/Perfetto trace (ui.perfetto.dev) to FILE.json");
+    app.add_option("--serial-log", o.serial_log, "write the console to FILE, each line stamped with guest time");
+    app.add_option("--compare", o.compare,
+                   "compare this run with an earlier --report (exit 10: slower beyond the tolerance, 11: "
+                   "structurally different)");
+    double tolerance_percent = 10;
+    app.add_option("--tolerance", tolerance_percent,
+                   "--compare: how much (percent) a phase or initcall may grow before it counts as slower "
+                   "(default 10)");
+    app.add_option("--tolerance-seconds", o.compare_min_seconds,
+                   "--compare: the least growth in guest time that counts as slower (default 0.005)");
+    app.add_option("--tolerance-instructions", o.compare_min_instructions,
+                   "--compare: the least growth in instructions that counts as slower, deterministic runs "
+                   "(default 1000000)");
+    app.add_flag("--deterministic", o.deterministic,
+                 "guest time from the instructions retired, not the host clock: the same inputs give the same "
+                 "console and instruction counts on any host");
+    app.add_option("--guest-mips", o.guest_ips,
+                   fmt::format("--deterministic: the guest's speed in million instructions per second of guest "
+                               "time (default {})", default_guest_ips / 1'000'000));
+    app.add_option("--max-instructions", o.max_instructions,
+                   "end the run (exit 7) after this many guest instructions: the deterministic twin of --timeout");
+    app.add_option("--expected-exit", o.expected_exit,
+                   "the exit code this run is expected to end with, recorded in the report for merge-reports "
+                   "(bootsim matrix passes each entry's exit_code); the run's own exit code is unchanged");
+    app.add_option("--top-initcalls", o.top_initcalls,
+                   "the slowest initcalls the headless summary lists (default 10, 0 for none)");
     app.add_option("--disk", o.disks,
                    "a raw disk image as a virtio block device (repeatable): FILE, FILE,ro (the guest cannot write) or "
                    "FILE,snapshot (the guest's writes are kept in memory, the file never changes)");
@@ -60,6 +101,7 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
                    "check")
         ->group("");
 
+    app.footer(exit_code_help());
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -72,6 +114,14 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
 
     if (*append_opt)
         o.append = append;
+    if (tolerance_percent < 0)
+        return make_error(ErrorKind::BadUsage, "--tolerance: expected a percentage, found {}", tolerance_percent);
+    o.compare_tolerance = tolerance_percent / 100;
+    if (o.guest_ips && !o.deterministic)
+        return make_error(ErrorKind::BadUsage, "--guest-mips sets the speed of a --deterministic run");
+    o.guest_ips = o.guest_ips ? o.guest_ips * 1'000'000 : default_guest_ips;
+    if (o.top_initcalls < 0)
+        return make_error(ErrorKind::BadUsage, "--top-initcalls: expected a count, found {}", o.top_initcalls);
     if (o.no_kernel_symbols && !o.system_map.empty())
         return make_error(ErrorKind::BadUsage, "--no-kernel-symbols and --system-map exclude each other");
     if (!stop_at.empty()) {

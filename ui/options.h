@@ -19,4 +19,7 @@ struct ParsedOptions {
 };
 Result<ParsedOptions> parse_options(int argc, const char* const* argv);
 
+// The exit-code table and the other commands, as --help ends.
+std::string exit_code_help();
+
 }  // namespace bootsim

@@ -6,8 +6,12 @@
 #include <fstream>
 #include <random>
 
+#include "run/exit_codes.h"
 #include "support/run_command.h"
 #include "unit/fake_bzimage.h"
+
+using bootsim::exit_bad_input;
+using bootsim::exit_usage;
 
 using namespace bootsim;
 using bootsim::test::error_lines;
@@ -34,11 +38,13 @@ protected:
         return path;
     }
 
-    // Expects exit 2 and exactly one error line containing each of `needles`.
-    void expect_rejected(const std::string& args, std::initializer_list<std::string> needles)
+    // Expects the exit code (bad input unless said) and exactly one error
+    // line containing each of `needles`.
+    void expect_rejected(const std::string& args, std::initializer_list<std::string> needles,
+                         int code = exit_bad_input)
     {
         auto r = run_bootsim(args + " --headless");
-        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_EQ(r.exit_code, code) << r.output;
         std::string errors = error_lines(r.output);
         EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 1) << r.output;
         for (const std::string& needle : needles)
@@ -104,7 +110,7 @@ TEST_F(BadInput, UnknownPayloadFormatIsRunNotRefused)
     fk.payload_magic = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x00};
     std::string k = write("odd", fake::build_fake_bzimage(fk));
     auto r = run_bootsim("--kernel " + k + " --headless --timeout 20");
-    EXPECT_NE(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.exit_code, exit_bad_input) << r.output;
     EXPECT_EQ(error_lines(r.output), "") << r.output;
     EXPECT_NE(r.output.find("payload not readable on the host (payload at 0xd00: unknown payload compression "
                             "(found de ad be ef 00 00"),
@@ -137,16 +143,16 @@ TEST_F(BadInput, InitrdDoesNotFitInMem)
 TEST_F(BadInput, MalformedMem)
 {
     std::string k = write("k", fake::build_fake_bzimage({}));
-    expect_rejected("--kernel " + k + " --mem lots", {"--mem", "lots"});
-    expect_rejected("--kernel " + k + " --mem 12Q", {"--mem", "12Q"});
+    expect_rejected("--kernel " + k + " --mem lots", {"--mem", "lots"}, exit_usage);
+    expect_rejected("--kernel " + k + " --mem 12Q", {"--mem", "12Q"}, exit_usage);
 }
 
 TEST_F(BadInput, UnknownPhaseAndOption)
 {
     std::string k = write("k", fake::build_fake_bzimage({}));
-    expect_rejected("--kernel " + k + " --stop-at breakfast", {"--stop-at", "breakfast"});
-    expect_rejected("--kernel " + k + " --frobnicate", {"frobnicate"});
-    expect_rejected("", {"--kernel"});
+    expect_rejected("--kernel " + k + " --stop-at breakfast", {"--stop-at", "breakfast"}, exit_usage);
+    expect_rejected("--kernel " + k + " --frobnicate", {"frobnicate"}, exit_usage);
+    expect_rejected("", {"--kernel"}, exit_usage);
 }
 
 TEST_F(BadInput, KernelIsADirectory)
@@ -176,7 +182,7 @@ TEST_F(BadInput, BadDiskImages)
     std::string odd = write("odd.img", std::vector<uint8_t>(1000, 0));
     expect_rejected("--kernel " + k + " --disk " + odd, {odd, "1000 bytes"});
     std::string good = write("good.img", std::vector<uint8_t>(4096, 0));
-    expect_rejected("--kernel " + k + " --disk " + good + ",sideways", {"sideways", "--disk"});
+    expect_rejected("--kernel " + k + " --disk " + good + ",sideways", {"sideways", "--disk"}, exit_usage);
 }
 
 // The visualizer's front door checks the same inputs before any window
@@ -187,7 +193,7 @@ TEST_F(BadInput, VisualizerChecksInputsFirst)
     for (const char* env : {"env -u DISPLAY -u WAYLAND_DISPLAY ", "env DISPLAY=:987 "}) {
         auto r = run_command(std::string(env) + BOOTSIM_BINARY + " --kernel " + k + " --initrd /nonexistent/initrd" +
                              " --screenshot " + (m_dir / "x.png").string() + " 2>&1");
-        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_EQ(r.exit_code, exit_bad_input) << r.output;
         std::string errors = error_lines(r.output);
         EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 1) << r.output;
         EXPECT_NE(errors.find("/nonexistent/initrd"), std::string::npos) << r.output;
@@ -200,7 +206,7 @@ TEST_F(BadInput, ScreenshotOptions)
     std::string k = write("k", fake::build_fake_bzimage({}));
     auto usage = [&](const std::string& args, const std::string& needle) {
         auto r = run_bootsim("--kernel " + k + " " + args);
-        EXPECT_EQ(r.exit_code, 2) << r.output;
+        EXPECT_EQ(r.exit_code, exit_usage) << r.output;
         EXPECT_NE(error_lines(r.output).find(needle), std::string::npos) << r.output;
     };
     usage("--screenshot-at init", "--screenshot-at needs --screenshot");

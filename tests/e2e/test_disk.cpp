@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "run/exit_codes.h"
 #include "support/images.h"
 #include "support/interactive.h"
 #include "support/report.h"
@@ -100,12 +101,12 @@ TEST_P(TwoStage, ModulesRootSwitchRootAndTheFileLands)
     EXPECT_EQ(json["kernel_symbols"]["source"], "kallsyms");
     EXPECT_GT(json["kernel_symbols"]["count"].get<int>(), 50000);
     EXPECT_EQ(json["kernel_log"]["oopses"], 0) << r.output;
-    EXPECT_GT(json["disk"]["requests"].get<int>(), 10);
-    EXPECT_EQ(json["disk"]["errors"], 0);
-    EXPECT_GT(json["interrupts"]["48"].get<int>(), 100);
-    EXPECT_NE(json["kernel"]["version"].get<std::string>().find(GetParam().find("bookworm") == 0 ? "6.1." : "+deb"),
+    EXPECT_GT(json["counters"]["disk"]["requests"].get<int>(), 10);
+    EXPECT_EQ(json["counters"]["disk"]["errors"], 0);
+    EXPECT_GT(json["counters"]["interrupts"]["by_vector"]["48"].get<int>(), 100);
+    EXPECT_NE(json["inputs"]["kernel"]["version"].get<std::string>().find(GetParam().find("bookworm") == 0 ? "6.1." : "+deb"),
               std::string::npos)
-        << json["kernel"].dump();
+        << json["inputs"]["kernel"].dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(DebianKernels, TwoStage, ::testing::ValuesIn(bootsim::test::default_kernels()),
@@ -139,7 +140,7 @@ TEST(Disk, TimeoutAfterTheSyncKeepsTheFile)
     DiskCopy disk;
     Interactive guest(two_stage_args("bookworm/cloud", disk.path(), 40) + " --append 'console=ttyS0 bootsim.hold'");
     ASSERT_TRUE(guest.wait_for("BOOTSIM-ROOT-SYNCED", 240)) << guest.output();
-    EXPECT_EQ(guest.wait_exit(120), 3) << guest.output();
+    EXPECT_EQ(guest.wait_exit(120), bootsim::exit_timeout) << guest.output();
     EXPECT_NE(disk.file("/bootsim-wrote.txt").find("written by the guest at boot"), std::string::npos);
 }
 

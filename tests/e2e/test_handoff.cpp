@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run/exit_codes.h"
 #include "support/images.h"
 #include "support/report.h"
 #include "support/run_command.h"
@@ -87,7 +88,7 @@ TEST(HandoffCheck, OneCorruptedGuestByteFailsAndIsNamed)
                        " --headless --stop-at handoff --timeout 120 --append 'console=ttyS0 nokaslr'"
                        " --debug-corrupt-output 0x123456";
     auto r = run_bootsim(args);
-    EXPECT_EQ(r.exit_code, 4) << r.output;
+    EXPECT_EQ(r.exit_code, bootsim::exit_bootsim_failed) << r.output;
     EXPECT_NE(r.output.find("handoff MISMATCH"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("first at 0x1123456"), std::string::npos) << r.output;
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/interactive.h"
+#include "run/exit_codes.h"
 #include "support/images.h"
 #include "support/report.h"
 #include "support/run_command.h"
@@ -80,13 +81,13 @@ TEST(RunEnd, PanicIsNamedAndEndsTheRunPromptly)
     auto start = std::chrono::steady_clock::now();
     auto r = run_bootsim(boot_args("bookworm/cloud") + " --timeout 300 --append 'console=ttyS0 rdinit=/no/such/init'");
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_EQ(r.exit_code, bootsim::exit_guest_panic) << r.output;
     // With no such rdinit the kernel falls back to mounting a root device,
     // finds none and panics; bootsim's reason names the kernel's own message.
     std::smatch kernel_line, bootsim_line;
     ASSERT_TRUE(std::regex_search(r.output, kernel_line, std::regex(R"(Kernel panic - not syncing: ([^\r\n]+))")))
         << r.output;
-    ASSERT_TRUE(std::regex_search(r.output, bootsim_line, std::regex(R"(end: kernel panic: ([^\r\n]+) \(exit 1\))")))
+    ASSERT_TRUE(std::regex_search(r.output, bootsim_line, std::regex(R"(end: kernel panic: ([^\r\n]+) \(exit 4\))")))
         << r.output;
     EXPECT_EQ(bootsim_line[1].str(), kernel_line[1].str());
     EXPECT_NE(r.output.find("Unable to mount root fs"), std::string::npos) << r.output;
@@ -107,7 +108,7 @@ TEST_P(Panic, EndsWithinSecondsWithTheReasonAndAReport)
     auto r = run_bootsim(boot_args("trixie/generic") + " --timeout 300 --report " + report +
                          " --append 'console=ttyS0 panic=0 rdinit=/no/such/init root=/dev/nosuch'" +
                          (symbols ? "" : " --no-kernel-symbols"));
-    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_EQ(r.exit_code, bootsim::exit_guest_panic) << r.output;
     std::smatch kernel_line, printed, ended;
     ASSERT_TRUE(std::regex_search(r.output, kernel_line, std::regex(R"(Kernel panic - not syncing: ([^\r\n]+))")))
         << r.output;
@@ -115,7 +116,7 @@ TEST_P(Panic, EndsWithinSecondsWithTheReasonAndAReport)
                                   std::regex(R"(\[ *([0-9.]+)s\] the kernel printed: Kernel panic - not syncing)")))
         << r.output;
     ASSERT_TRUE(std::regex_search(r.output, ended,
-                                  std::regex(R"(\[ *([0-9.]+)s\] end: kernel panic: ([^\r\n]+) \(exit 1\))")))
+                                  std::regex(R"(\[ *([0-9.]+)s\] end: kernel panic: ([^\r\n]+) \(exit 4\))")))
         << r.output;
     EXPECT_EQ(ended[2].str(), kernel_line[1].str());
     EXPECT_LT(std::stod(ended[1].str()) - std::stod(printed[1].str()), 2.0) << r.output;
@@ -124,11 +125,12 @@ TEST_P(Panic, EndsWithinSecondsWithTheReasonAndAReport)
 
     auto json = read_report(report);
     ASSERT_FALSE(json.is_null());
-    EXPECT_EQ(json["outcome"]["exit_code"], 1);
+    EXPECT_EQ(json["outcome"]["exit_code"], bootsim::exit_guest_panic);
+    EXPECT_EQ(json["outcome"]["end"], "panic");
     EXPECT_EQ(json["outcome"]["reason"], "kernel panic: " + kernel_line[1].str());
     EXPECT_EQ(json["kernel_log"]["panic"], kernel_line[1].str());
     EXPECT_EQ(json["kernel_symbols"]["armed"], symbols);
-    EXPECT_GT(json["interrupts"]["48"].get<int>(), 100) << "the timer drove the boot";
+    EXPECT_GT(json["counters"]["interrupts"]["by_vector"]["48"].get<int>(), 100) << "the timer drove the boot";
     // Without symbols nothing shows the initrd unpacked: no initramfs phase.
     std::vector<std::string> expected{"loaded", "decompress", "handoff", "kernel"};
     if (symbols)
@@ -148,20 +150,22 @@ TEST(RunEnd, RebootIsAFailure)
     EXPECT_NE(r.output.find("reset the machine"), std::string::npos) << r.output;
 }
 
-TEST(RunEnd, TimeoutExits3AndStillWritesTheReport)
+TEST(RunEnd, TimeoutExits6AndStillWritesTheReport)
 {
     std::string report = temp_report("timeout");
     auto r = run_bootsim(boot_args("bookworm/generic") + " --timeout 2 --report " + report);
-    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_EQ(r.exit_code, bootsim::exit_timeout) << r.output;
     EXPECT_NE(r.output.find("timed out after 2 s"), std::string::npos) << r.output;
     auto json = read_report(report);
     ASSERT_FALSE(json.is_null());
-    EXPECT_EQ(json["outcome"]["exit_code"], 3);
+    EXPECT_EQ(json["outcome"]["exit_code"], bootsim::exit_timeout);
+    EXPECT_EQ(json["outcome"]["end"], "timeout");
     EXPECT_EQ(json["outcome"]["reason"], "timed out after 2 s");
-    EXPECT_EQ(json["kernel"]["payload_codec"], "xz");
+    EXPECT_EQ(json["inputs"]["kernel"]["payload_codec"], "xz");
     // Stopped inside the XZ decompressor: the handoff never came.
     EXPECT_EQ(json["phases"].back()["phase"], "decompress");
-    EXPECT_FALSE(json.contains("recognised"));
+    EXPECT_TRUE(json["recognised"].is_null());
+    EXPECT_TRUE(json["handoff_check"].is_null());
 }
 
 TEST(Console, TextOnStdinReachesTheGuestShell)

@@ -45,3 +45,23 @@ TEST(BootModel, ConsoleKeepsTheNewestBytes)
     EXPECT_EQ(tail.console_dropped, 40u * chunk.size());
     EXPECT_EQ(tail.phases.size(), r.phases.size());
 }
+
+// Initcalls pair up by function, the inner one closing first.
+TEST(BootModel, PairsInitcalls)
+{
+    BootModel model;
+    model.on_event({.kind = EventKind::InitcallStarted, .virtual_ns = 10, .wall_ns = 100, .instructions = 5,
+                    .address = 0xa, .text = "outer"});
+    model.on_event({.kind = EventKind::InitcallStarted, .virtual_ns = 20, .wall_ns = 200, .instructions = 7,
+                    .address = 0xb, .text = "inner"});
+    model.on_event({.kind = EventKind::InitcallReturned, .virtual_ns = 30, .wall_ns = 300, .instructions = 17,
+                    .address = 0xb, .text = "inner"});
+    BootRecord r = model.copy();
+    ASSERT_EQ(r.initcalls.size(), 2u);
+    EXPECT_EQ(r.initcalls[0].end_ns, 0u) << "outer still running";
+    EXPECT_EQ(r.initcalls[1].name, "inner");
+    EXPECT_EQ(r.initcalls[1].begin_ns, 200u);
+    EXPECT_EQ(r.initcalls[1].end_ns, 300u);
+    EXPECT_EQ(r.initcalls[1].guest_ns, 10u);
+    EXPECT_EQ(r.initcalls[1].instructions, 10u);
+}

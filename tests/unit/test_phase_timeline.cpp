@@ -66,3 +66,16 @@ TEST(PhaseTimeline, EmptyOrNoRoom)
     ASSERT_EQ(bars.size(), 2u);
     EXPECT_LE(bars[1].x1, 100.0f);
 }
+
+// Initcalls sit on the phases' axis: a time inside a bar maps into it in
+// proportion, past the last bar to its end.
+TEST(PhaseTimeline, TimesMapOntoTheBars)
+{
+    std::vector<PhaseMark> marks = {{Phase::Loaded, 0, 0, 0}, {Phase::Kernel, 1000, 0, 0}};
+    auto bars = layout_timeline(marks, 3000, 300, true, 0);
+    EXPECT_FLOAT_EQ(timeline_x(bars, 0), 0);
+    EXPECT_FLOAT_EQ(timeline_x(bars, 500), 50);
+    EXPECT_FLOAT_EQ(timeline_x(bars, 2000), 200);
+    EXPECT_FLOAT_EQ(timeline_x(bars, 5000), 300);
+    EXPECT_FLOAT_EQ(timeline_x({}, 5), 0);
+}

@@ -157,7 +157,7 @@ void BootController::build()
     if (!boot) {
         {
             std::lock_guard lock(m_mutex);
-            m_snapshot.failure_exit = boot.error().kind == ErrorKind::Emulator ? exit_emulator_failure : exit_bad_input;
+            m_snapshot.failure_exit = boot.error().kind == ErrorKind::Emulator ? exit_bootsim_failed : boot.error().kind == ErrorKind::BadUsage ? exit_usage : exit_bad_input;
         }
         publish(RunState::Failed, boot.error().message);
         return;

@@ -31,6 +31,24 @@ void BootModel::on_event(const BootEvent& event)
     case EventKind::ExceptionDelivered:
         ++r.exceptions;
         break;
+    case EventKind::InitcallStarted:
+        if (r.initcalls.size() < BootRecord::initcall_limit) {
+            m_open_initcalls.push_back({r.initcalls.size(), event.address, event.virtual_ns, event.instructions});
+            r.initcalls.push_back({event.text, event.wall_ns, 0, 0, 0});
+        }
+        break;
+    case EventKind::InitcallReturned:
+        for (auto it = m_open_initcalls.rbegin(); it != m_open_initcalls.rend(); ++it) {
+            if (it->address != event.address)
+                continue;
+            InitcallMark& m = r.initcalls[it->index];
+            m.end_ns = std::max(event.wall_ns, m.begin_ns + 1);
+            m.guest_ns = event.virtual_ns - it->start_virtual_ns;
+            m.instructions = event.instructions - it->start_instructions;
+            m_open_initcalls.erase(std::next(it).base());
+            break;
+        }
+        break;
     case EventKind::Note:
         if (r.notes.size() < 200)
             r.notes.push_back(event.text);

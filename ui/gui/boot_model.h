@@ -21,6 +21,8 @@ struct BootRecord {
     uint64_t disk_requests = 0, disk_bytes = 0, disk_errors = 0;
     uint64_t exceptions = 0;
     std::vector<std::string> notes;      // bootsim's own lines (handoff check, kernel watch)
+    std::vector<InitcallMark> initcalls; // as run (the first initcall_limit)
+    static constexpr size_t initcall_limit = 20000;
     static constexpr size_t console_limit = 1 << 20;
 };
 
@@ -37,6 +39,11 @@ private:
     BootRecord m_record;  // all but the console, which copy() fills from:
     std::string m_console;
     uint64_t m_console_dropped = 0;
+    struct OpenCall {
+        size_t index;
+        uint64_t address, start_virtual_ns, start_instructions;
+    };
+    std::vector<OpenCall> m_open_initcalls;
 };
 
 }  // namespace bootsim::gui

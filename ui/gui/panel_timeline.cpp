@@ -53,6 +53,34 @@ void draw_timeline(GuiState& s)
                                         .c_str());
         }
     }
+    // The initcall track: each initcall on the same axis, the longer ones
+    // brighter; hover for its name and cost.
+    const float track_y = origin.y + 80, track_h = 14;
+    if (!s.record.initcalls.empty()) {
+        // The label sits at the track's start: initcalls begin after the
+        // decompressor's bars, so the left of the row is free.
+        draw->AddText(ImVec2(origin.x, track_y - 1), IM_COL32(200, 200, 200, 255),
+                      fmt::format("initcalls ({})", s.record.initcalls.size()).c_str());
+        uint64_t longest = 1;
+        for (const InitcallMark& c : s.record.initcalls)
+            longest = std::max(longest, (c.end_ns ? c.end_ns : now) - c.begin_ns);
+        for (const InitcallMark& c : s.record.initcalls) {
+            uint64_t end = c.end_ns ? c.end_ns : now;
+            float x0 = origin.x + timeline_x(bars, c.begin_ns), x1 = origin.x + timeline_x(bars, end);
+            x1 = std::max(x1, x0 + 1);
+            int shade = 90 + int(165 * double(end - c.begin_ns) / double(longest));
+            ImVec2 a(x0, track_y), z(x1, track_y + track_h);
+            draw->AddRectFilled(a, z, IM_COL32(shade, shade / 2, 40, 255));
+            if (ImGui::IsMouseHoveringRect(a, z))
+                ImGui::SetTooltip("%s", (c.end_ns ? fmt::format("{}: {:.3f} ms guest time{}", c.name,
+                                                                double(c.guest_ns) / 1e6,
+                                                                c.instructions ? fmt::format(", {} instructions",
+                                                                                             c.instructions)
+                                                                               : "")
+                                                  : c.name + ": running")
+                                            .c_str());
+        }
+    }
     ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + 58));
     for (const PhaseMark& m : s.record.phases) {
         if (m.phase != Phase::Handoff)

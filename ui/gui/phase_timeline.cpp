@@ -28,4 +28,18 @@ std::vector<TimelineBar> layout_timeline(const std::vector<PhaseMark>& marks, ui
     return bars;
 }
 
+float timeline_x(const std::vector<TimelineBar>& bars, uint64_t ns)
+{
+    if (bars.empty())
+        return 0;
+    for (const TimelineBar& b : bars) {
+        if (ns > b.end_ns)
+            continue;
+        if (ns <= b.begin_ns || b.end_ns == b.begin_ns)
+            return b.x0;
+        return b.x0 + (b.x1 - b.x0) * float(double(ns - b.begin_ns) / double(b.end_ns - b.begin_ns));
+    }
+    return bars.back().x1;
+}
+
 }  // namespace bootsim::gui

@@ -4,6 +4,7 @@
 // a given width. The panel draws the bars; the tests check the layout.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/phase.h"
@@ -15,6 +16,14 @@ struct PhaseMark {
     uint64_t wall_ns = 0;     // host time since the machine started
     uint64_t virtual_ns = 0;  // guest time
     uint64_t address = 0;     // the RIP that showed it
+};
+
+// One initcall on the host's clock (end_ns 0: still running).
+struct InitcallMark {
+    std::string name;
+    uint64_t begin_ns = 0, end_ns = 0;  // host time
+    uint64_t guest_ns = 0;              // its guest time, once returned
+    uint64_t instructions = 0;          // counted ones (0 when not counted)
 };
 
 struct TimelineBar {
@@ -31,5 +40,10 @@ struct TimelineBar {
 // bars shift right to make room and the axis stays within `width`.
 std::vector<TimelineBar> layout_timeline(const std::vector<PhaseMark>& marks, uint64_t now_ns, float width,
                                          bool ended, float min_width = 3.0f);
+
+// Where host time `ns` falls on the axis the bars were laid out on: inside
+// the bar that covers it, in proportion (bars stretched to their minimum
+// width stretch their time with them).
+float timeline_x(const std::vector<TimelineBar>& bars, uint64_t ns);
 
 }  // namespace bootsim::gui

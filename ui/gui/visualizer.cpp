@@ -172,7 +172,7 @@ int run_visualizer(const Options& options)
     setenv("LP_NUM_THREADS", "0", 0);
     if (SDL_Init(SDL_INIT_VIDEO | SDL_INIT_TIMER) != 0) {
         fmt::print(stderr, "bootsim: error: cannot open the visualizer: {}\n", SDL_GetError());
-        return exit_emulator_failure;
+        return exit_bootsim_failed;
     }
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, SDL_GL_CONTEXT_PROFILE_CORE);
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
@@ -188,7 +188,7 @@ int run_visualizer(const Options& options)
         if (window)
             SDL_DestroyWindow(window);
         SDL_Quit();
-        return exit_emulator_failure;
+        return exit_bootsim_failed;
     }
     SDL_GL_MakeCurrent(window, gl);
     SDL_GL_SetSwapInterval(screenshot ? 0 : 1);
@@ -294,13 +294,13 @@ int run_visualizer(const Options& options)
                     Image image = read_framebuffer(fw, fh);
                     if (auto written = write_png(options.screenshot, image); !written) {
                         fmt::print(stderr, "bootsim: error: {}\n", written.error().message);
-                        exit_code = exit_emulator_failure;
+                        exit_code = exit_output_not_written;
                     }
                     else if (s.snap.phase != *options.screenshot_at) {
                         fmt::print(stderr, "bootsim: screenshot {} taken at phase {}: the boot ended before {} ({})\n",
                                    options.screenshot, phase_name(s.snap.phase), phase_name(*options.screenshot_at),
                                    s.snap.status);
-                        exit_code = exit_guest_failed;
+                        exit_code = exit_goal_not_met;
                     }
                     else
                         fmt::print(stderr, "bootsim: screenshot {} ({}x{}) at phase {}\n", options.screenshot, fw, fh,

@@ -1,0 +1,20 @@
+#pragma once
+// Files a run writes (--report, --trace, --serial-log): checked before the
+// boot starts, so a path that cannot be written fails at once, and written
+// whole at the end through a temporary file beside them and a rename, so a
+// failed run never leaves half a file. "-" is standard output.
+
+#include <string>
+
+#include "core/result.h"
+
+namespace bootsim {
+
+// Whether `path` can be written: "-", or a file (new or not a directory) in
+// an existing, writable directory. `option` names it in the error.
+Status check_output_path(const std::string& path, const std::string& option);
+
+// Writes `content` to `path` whole; the error names the path and why.
+Status write_output_file(const std::string& path, const std::string& content, const std::string& what);
+
+}  // namespace bootsim
