@@ -13,6 +13,7 @@
 #include "run/exit_codes.h"
 #include "run/output_file.h"
 #include "run/report_compare.h"
+#include "ui/options.h"
 
 namespace bootsim {
 
@@ -67,10 +68,7 @@ int compare_command(int argc, const char* const* argv)
     CompareTolerance tolerance;
     app.add_option("BASELINE", baseline, "the earlier report")->required();
     app.add_option("REPORT", current, "this run's report")->required();
-    app.add_option("--tolerance", percent, "how much (percent) a cost may grow (default 10)");
-    app.add_option("--tolerance-seconds", tolerance.min_seconds, "the least growth in guest time that counts (default 0.005)");
-    app.add_option("--tolerance-instructions", tolerance.min_instructions,
-                   "the least growth in instructions that counts, deterministic runs (default 1000000)");
+    add_tolerance_options(app, percent, tolerance.min_seconds, tolerance.min_instructions);
     if (auto done = parse(app, argc, argv))
         return *done;
     tolerance.fraction = percent / 100;

@@ -20,6 +20,18 @@ Error unknown_phase(const char* option, const std::string& name)
 
 }  // namespace
 
+void add_tolerance_options(CLI::App& app, double& percent, double& min_seconds, uint64_t& min_instructions)
+{
+    app.add_option("--tolerance", percent,
+                   "--compare: how much (percent) a phase or initcall may grow before it counts as slower "
+                   "(default 10)");
+    app.add_option("--tolerance-seconds", min_seconds,
+                   "--compare: the least growth in guest time that counts as slower (default 0.005)");
+    app.add_option("--tolerance-instructions", min_instructions,
+                   "--compare: the least growth in instructions that counts as slower, deterministic runs "
+                   "(default 1000000)");
+}
+
 std::string exit_code_help()
 {
     std::string text = "Exit codes:\n";
@@ -57,14 +69,7 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
                    "compare this run with an earlier --report (exit 10: slower beyond the tolerance, 11: "
                    "structurally different)");
     double tolerance_percent = 10;
-    app.add_option("--tolerance", tolerance_percent,
-                   "--compare: how much (percent) a phase or initcall may grow before it counts as slower "
-                   "(default 10)");
-    app.add_option("--tolerance-seconds", o.compare_min_seconds,
-                   "--compare: the least growth in guest time that counts as slower (default 0.005)");
-    app.add_option("--tolerance-instructions", o.compare_min_instructions,
-                   "--compare: the least growth in instructions that counts as slower, deterministic runs "
-                   "(default 1000000)");
+    add_tolerance_options(app, tolerance_percent, o.compare_min_seconds, o.compare_min_instructions);
     app.add_flag("--deterministic", o.deterministic,
                  "guest time from the instructions retired, not the host clock: the same inputs give the same "
                  "console and instruction counts on any host");

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "core/result.h"
 #include "run/run_options.h"
 
@@ -18,6 +20,9 @@ struct ParsedOptions {
     std::optional<std::string> help;  // print and exit 0
 };
 Result<ParsedOptions> parse_options(int argc, const char* const* argv);
+
+// --compare's tolerance options, shared with `bootsim compare`.
+void add_tolerance_options(CLI::App& app, double& percent, double& min_seconds, uint64_t& min_instructions);
 
 // The exit-code table and the other commands, as --help ends.
 std::string exit_code_help();

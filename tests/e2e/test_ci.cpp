@@ -15,6 +15,7 @@
 
 #include "run/exit_codes.h"
 #include "support/images.h"
+#include "support/interactive.h"
 #include "support/report.h"
 #include "support/run_command.h"
 
@@ -150,6 +151,24 @@ INSTANTIATE_TEST_SUITE_P(
                       EndCase{"expect", "--timeout 300 --expect BOOTSIM-INIT-OK", exit_success, "expect_matched"},
                       EndCase{"stop_at", "--timeout 300 --stop-at kernel", exit_success, "stop_phase"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// SIGINT (and SIGTERM) end the run where the guest is, and the report is
+// still written, valid.
+TEST(CiOutputs, InterruptedRunWritesAValidReport)
+{
+    for (int signo : {SIGINT, SIGTERM}) {
+        std::string report = temp_report(signo == SIGINT ? "sigint" : "sigterm");
+        Interactive guest(boot_args("bookworm/cloud") + " --timeout 300 --report " + report);
+        ASSERT_TRUE(guest.wait_for("Linux version", 120)) << guest.output();
+        guest.signal(signo);
+        EXPECT_EQ(guest.wait_exit(60), exit_interrupted) << guest.output();
+        EXPECT_EQ(schema_problems(report), "");
+        auto json = read_report(report);
+        ASSERT_FALSE(json.is_null());
+        EXPECT_EQ(json["outcome"]["end"], "interrupted");
+        EXPECT_EQ(json["outcome"]["exit_code"], exit_interrupted);
+    }
+}
 
 // The validator is strict: a report missing a required field, or with a
 // field the schema does not know, is rejected.
