@@ -16,6 +16,7 @@
 #include "run/exit_codes.h"
 #include "run/output_file.h"
 #include "run/report_compare.h"
+#include "run/run_report.h"
 #include "run/serial_log.h"
 #include "run/trace_writer.h"
 
@@ -185,4 +186,22 @@ TEST(OutputFile, WritesWholeOrRefusesUpFront)
     EXPECT_FALSE(check_output_path("/nonexistent/dir/r.json", "--trace"));
     EXPECT_TRUE(check_output_path("-", "--report"));
     std::filesystem::remove_all(dir);
+}
+
+// What the guest prints need not be UTF-8: the report and the trace replace
+// what is not, rather than fail to be written.
+TEST(RunReport, GuestBytesThatAreNotUtf8)
+{
+    RunReport report;
+    TraceWriter trace;
+    BootEvent e{.kind = EventKind::SerialOutput, .text = "ok \xff\xfe bad\n"};
+    report.on_event(e);
+    trace.on_event(e);
+    report.on_event({.kind = EventKind::Note, .text = "panic: \xc3"});
+    std::string text;
+    ASSERT_NO_THROW(text = report.text());
+    auto json = nlohmann::json::parse(text);
+    EXPECT_EQ(json["console"]["lines"], 1);
+    EXPECT_EQ(json["console"]["text"][0], "ok \xef\xbf\xbd\xef\xbf\xbd bad");
+    ASSERT_NO_THROW(nlohmann::json::parse(trace.text(0, 0)));
 }
