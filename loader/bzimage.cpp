@@ -349,24 +349,72 @@ Result<BzImage> load_bzimage(const std::string& path)
     return parse_bzimage(path, std::move(bytes));
 }
 
-Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what)
+namespace {
+
+// Nothing bootsim loads can be larger than the most guest RAM it gives.
+constexpr uint64_t max_input = uint64_t(4) << 30;
+
+// Opens `path` for reading if it is a regular file of a size bootsim can
+// load; the descriptor is the caller's to close.
+Result<int> open_input(const std::string& path, const char* what, struct stat& st)
 {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking, so that opening a FIFO with no writer does not wait
+    // for one; only regular files are read (below).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return make_error(ErrorKind::FileMissing, "{}: cannot open: {}", path,
                           std::generic_category().message(errno));
 
-    struct stat st;
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::fstat(fd, &st) != 0) {
+        int err = errno;
+        ::close(fd);
+        return make_error(ErrorKind::FileMissing, "{}: cannot read the {}: {}", path, what,
+                          std::generic_category().message(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
         ::close(fd);
         return make_error(ErrorKind::FileMissing, "{}: is a directory, expected the {} file",
                           path, what);
     }
+    // A device, FIFO or socket never ends (/dev/zero, /dev/urandom) or
+    // waits for a writer: refuse it rather than read without end.
+    if (!S_ISREG(st.st_mode)) {
+        const char* kind = S_ISCHR(st.st_mode)    ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a file";
+        ::close(fd);
+        return make_error(ErrorKind::BadFormat, "{}: not a regular file ({}), expected the {} file", path, kind,
+                          what);
+    }
+    if (uint64_t(st.st_size) > max_input) {
+        ::close(fd);
+        return make_error(ErrorKind::DoesNotFit, "{}: {} bytes, larger than any {} bootsim can load (4 GiB)", path,
+                          uint64_t(st.st_size), what);
+    }
+    return fd;
+}
 
-    // Read to end of file rather than trusting st_size: pipes and
-    // /proc-style files report 0.
+}  // namespace
+
+Status check_input_file(const std::string& path, const char* what)
+{
+    struct stat st;
+    int fd = TRY(open_input(path, what, st));
+    ::close(fd);
+    return Ok{};
+}
+
+Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what)
+{
+    struct stat st;
+    int fd = TRY(open_input(path, what, st));
+
+    // Read to end of file rather than trusting st_size: /proc-style files
+    // report 0.
     std::vector<uint8_t> bytes;
-    bytes.reserve(S_ISREG(st.st_mode) ? size_t(st.st_size) : 0);
+    bytes.reserve(size_t(st.st_size));
     std::array<uint8_t, 1 << 16> chunk;
     for (;;) {
         ssize_t n = ::read(fd, chunk.data(), chunk.size());
@@ -381,6 +429,10 @@ Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what
         if (n == 0)
             break;
         bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
+        if (bytes.size() > max_input) {  // a file that grows while read
+            ::close(fd);
+            return make_error(ErrorKind::DoesNotFit, "{}: larger than any {} bootsim can load (4 GiB)", path, what);
+        }
     }
     ::close(fd);
 

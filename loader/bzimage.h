@@ -80,5 +80,8 @@ Result<Compression> identify_compression(std::span<const uint8_t> payload);
 
 // Reads a whole file, with errors that name it (missing, unreadable, empty).
 Result<std::vector<uint8_t>> read_file(const std::string& path, const char* what);
+// The checks read_file makes before it reads (exists, a regular file, not
+// too large), for an input read later: `what` names it in the error.
+Status check_input_file(const std::string& path, const char* what);
 
 }  // namespace bootsim

@@ -56,6 +56,9 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     auto kernel = load_bzimage(options.kernel);
     if (!kernel)
         return kernel.error();
+    // Read on a host thread while the guest runs: checked now.
+    if (!options.system_map.empty())
+        TRY(check_input_file(options.system_map, "System.map"));
     std::unique_ptr<PreparedBoot> boot(new PreparedBoot(options, std::move(*kernel)));
     boot->m_baseline = std::move(baseline);
 

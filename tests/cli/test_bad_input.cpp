@@ -2,6 +2,8 @@
 // never a crash or a hang. The binary is run as a user would run it.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -158,6 +160,29 @@ TEST_F(BadInput, UnknownPhaseAndOption)
 TEST_F(BadInput, KernelIsADirectory)
 {
     expect_rejected("--kernel " + m_dir.string(), {m_dir.string(), "directory"});
+}
+
+// A path that is not a regular file is refused at once, not read without
+// end (a device) or waited on (a FIFO with no writer). `timeout` bounds the
+// run so that a regression fails instead of hanging.
+TEST_F(BadInput, NonRegularFilesAreRefusedAtOnce)
+{
+    std::string fifo = (m_dir / "fifo").string();
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    struct Case {
+        std::string args, path, kind;
+    };
+    for (const Case& c : {Case{"--kernel /dev/zero", "/dev/zero", "character device"},
+                          Case{"--kernel " + fifo, fifo, "FIFO"},
+                          Case{"--kernel " + k + " --initrd /dev/urandom", "/dev/urandom", "character device"},
+                          Case{"--kernel " + k + " --system-map /dev/zero", "/dev/zero", "character device"}}) {
+        auto r = run_command("timeout 20 " + std::string(BOOTSIM_BINARY) + " " + c.args + " --headless 2>&1");
+        EXPECT_EQ(r.exit_code, exit_bad_input) << c.args << ": " << r.output;
+        std::string errors = error_lines(r.output);
+        EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 1) << r.output;
+        EXPECT_NE(errors.find(c.path + ": not a regular file (a " + c.kind + ")"), std::string::npos) << r.output;
+    }
 }
 
 TEST_F(BadInput, InputFilesAreNeverChanged)
