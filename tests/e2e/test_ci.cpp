@@ -134,9 +134,21 @@ TEST_P(ReportForEveryEnd, ValidatesAgainstTheSchema)
 {
     const EndCase& c = GetParam();
     std::string report = temp_report(std::string("end-") + c.name);
-    auto r = run_bootsim(boot_args("bookworm/cloud") + " " + c.args + " --report " + report);
+    std::string trace = temp_path(std::string("end-trace-") + c.name), serial = temp_path(std::string("end-log-") + c.name);
+    auto r = run_bootsim(boot_args("bookworm/cloud") + " " + c.args + " --report " + report + " --trace " + trace +
+                         " --serial-log " + serial);
     EXPECT_EQ(r.exit_code, c.exit_code) << r.output;
     EXPECT_EQ(schema_problems(report), "");
+    // The trace and the serial log are written however the run ended.
+    auto checked = run_command("python3 " + tools + "check_trace.py " + trace + " 2>&1");
+    EXPECT_EQ(checked.exit_code, 0) << checked.output;
+    std::string log = read_text(serial);
+    // A timeout of 1.5 s and --stop-at kernel end before the kernel prints.
+    if (std::string(c.name) == "panic" || std::string(c.name) == "expect") {
+        EXPECT_NE(log.find("Linux version"), std::string::npos) << log.substr(0, 500);
+    }
+    std::filesystem::remove(trace);
+    std::filesystem::remove(serial);
     auto json = read_report(report);
     ASSERT_FALSE(json.is_null());
     EXPECT_EQ(json["outcome"]["end"], c.end);
