@@ -152,8 +152,8 @@ def main():
             print(f"| {name} | | | " + " | ".join("" for _ in shown) + f" | {problems} |")
             continue
         failed = failed or bool(problems)
-        version = rep.get("kernel", {}).get("version", "").split(" ")[0]
-        codec = rep.get("kernel", {}).get("payload_codec", "")
+        version = rep.get("inputs", {}).get("kernel", {}).get("version", "").split(" ")[0]
+        codec = rep.get("inputs", {}).get("kernel", {}).get("payload_codec", "")
         times = {}
         for p in rep.get("phases", []):
             times.setdefault(p["phase"], f"{p['guest_seconds']:.1f}/{p['wall_seconds']:.1f}")
