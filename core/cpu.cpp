@@ -415,8 +415,10 @@ void Cpu::hook_block(void*, uint64_t address, uint32_t size, void* self_ptr)
     self->m_stopped_for_tsc_sites = for_tsc_sites && !stop;
     if (!stop && !for_tsc_sites) {
         self->m_instructions += instructions;
-        self->m_block_address = address;
-        self->m_block_size = size;
+        if (self->m_emulate_tsc) {  // hook_tsc corrects the count of the block it cuts short
+            self->m_block_address = address;
+            self->m_block_size = size;
+        }
     }
     else {
         // A block boundary is the one place a stop leaves no instruction

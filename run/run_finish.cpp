@@ -234,7 +234,7 @@ FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary)
     current["compare"] = options.compare.empty()
                              ? nlohmann::json(nullptr)
                              : nlohmann::json({{"baseline", options.compare}, {"exit_code", compare_code}});
-    write(options.report, current.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "report");
+    write(options.report, RunReport::text_of(current), "report");
 
     // Precedence (run/exit_codes.h): the guest's end, then the outputs, then the comparison.
     if (finished.exit_code == exit_success) {

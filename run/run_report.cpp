@@ -142,11 +142,11 @@ nlohmann::json RunReport::to_json() const
     return out;
 }
 
-std::string RunReport::text() const
+std::string RunReport::text_of(const nlohmann::json& report)
 {
     // The guest's text (notes, panic messages, console lines) need not be
     // valid UTF-8: replace what is not rather than fail the whole report.
-    return to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bootsim

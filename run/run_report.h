@@ -36,7 +36,9 @@ public:
 
     nlohmann::json to_json() const;
     // The report's text, as written.
-    std::string text() const;
+    std::string text() const { return text_of(to_json()); }
+    // A report's JSON as text: guest text that is not valid UTF-8 replaced.
+    static std::string text_of(const nlohmann::json& report);
 
     struct Initcall {
         std::string name;
