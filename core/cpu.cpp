@@ -138,6 +138,12 @@ Status Cpu::open()
         return make_error(ErrorKind::Emulator, "Unicorn: cannot map {} MiB of guest RAM: {}", m_memory.size() >> 20,
                           uc_strerror(err));
 
+    err = uc_mmio_map(uc, m_memory.size(), physical_limit - m_memory.size(),
+                      reinterpret_cast<uc_cb_mmio_read_t>(&Cpu::hook_mmio_read), this,
+                      reinterpret_cast<uc_cb_mmio_write_t>(&Cpu::hook_mmio_write), this);
+    if (err != UC_ERR_OK)
+        return make_error(ErrorKind::Emulator, "Unicorn: cannot map the MMIO space above RAM: {}", uc_strerror(err));
+
     uc_hook h;
     if (uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_in), this, 1, 0, UC_X86_INS_IN) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_out), this, 1, 0, UC_X86_INS_OUT) ||
@@ -316,13 +322,20 @@ CpuRunResult Cpu::run()
         repair_after_exit();
         if (m_triple_fault)
             return {CpuStop::TripleFault, m_fault_detail};
-        if (err == UC_ERR_INSN_INVALID) {
+        // Code fetched from outside RAM: nothing there answers, so on a PC
+        // the bus reads all ones, and FF FF is no instruction: #UD, as on
+        // the hardware (Unicorn refuses to run code from the MMIO space).
+        bool fetched_from_nothing = err == UC_ERR_FETCH_PROT || err == UC_ERR_FETCH_UNMAPPED;
+        if (err == UC_ERR_INSN_INVALID || fetched_from_nothing) {
             // #UD stops emulation without reaching the interrupt hook
             // (x86_stop_interrupt); deliver it from here. RIP is the
             // offending instruction; the kernel's BUG()/WARN() use ud2.
             uint64_t at = read_reg(m_uc, UC_X86_REG_RIP);
             if (m_self_testing || !deliver(6, false, 0, at))
-                return {CpuStop::TripleFault, fmt::format("invalid opcode at {:#x} could not be delivered", at)};
+                return {CpuStop::TripleFault,
+                        fmt::format("invalid opcode at {:#x}{} could not be delivered", at,
+                                    fetched_from_nothing ? " (code fetched from outside RAM, where nothing answers)"
+                                                         : "")};
             m_client.on_exception(6, at, 0);
             continue;
         }
@@ -438,6 +451,18 @@ void Cpu::hook_block(void*, uint64_t address, uint32_t size, void* self_ptr)
 uint32_t Cpu::hook_in(void*, uint32_t port, int size, void* self_ptr)
 {
     return static_cast<Cpu*>(self_ptr)->m_client.port_read(uint16_t(port), unsigned(size));
+}
+
+uint64_t Cpu::hook_mmio_read(void*, uint64_t offset, unsigned size, void* self_ptr)
+{
+    auto* self = static_cast<Cpu*>(self_ptr);
+    return self->m_client.mmio_read(self->m_memory.size() + offset, size);
+}
+
+void Cpu::hook_mmio_write(void*, uint64_t offset, unsigned size, uint64_t value, void* self_ptr)
+{
+    auto* self = static_cast<Cpu*>(self_ptr);
+    self->m_client.mmio_write(self->m_memory.size() + offset, value, size);
 }
 
 void Cpu::hook_out(void*, uint32_t port, int size, uint32_t value, void* self_ptr)

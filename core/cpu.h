@@ -30,6 +30,18 @@ public:
     virtual ~CpuClient() = default;
     virtual uint32_t port_read(uint16_t port, unsigned width) = 0;
     virtual void port_write(uint16_t port, uint32_t value, unsigned width) = 0;
+    // A load or store to a guest-physical address outside RAM (below
+    // Cpu::physical_limit): the MMIO bus. `width` is 1, 2, 4 or 8. By
+    // default nothing is there: reads float to all ones, writes are dropped.
+    virtual uint64_t mmio_read(uint64_t address, unsigned width)
+    {
+        (void)address;
+        return width >= 8 ? ~0ull : (1ull << (8 * width)) - 1;
+    }
+    virtual void mmio_write(uint64_t address, uint64_t value, unsigned width)
+    {
+        (void)address, (void)value, (void)width;
+    }
     // At the start of every translated block, before it runs. Returning true
     // stops the CPU there (a clean stop: RIP = address, nothing half done).
     virtual bool on_block(uint64_t address) = 0;
@@ -62,6 +74,13 @@ public:
     // RAM at physical address 0, and runs the self-test of the workarounds.
     static Result<std::unique_ptr<Cpu>> create(GuestMemory& memory, CpuClient& client);
     ~Cpu();
+
+    // The guest-physical address space ends here (the 40 address bits the
+    // pinned CPU model reports in CPUID 0x80000008). Everything in it above
+    // RAM goes to the client's MMIO bus, so a guest store outside RAM is
+    // answered as on a PC (nothing there: dropped, reads all ones), never
+    // an emulator error.
+    static constexpr uint64_t physical_limit = 1ull << 40;
 
     // Puts the CPU in the state a boot loader leaves it in (64-bit entry).
     Status load_entry_state(const EntryState& entry);
@@ -171,6 +190,8 @@ private:
     void handle_interrupt_hook(uint32_t intno);
 
     static uint32_t hook_in(void* uc, uint32_t port, int size, void* self);
+    static uint64_t hook_mmio_read(void* uc, uint64_t offset, unsigned size, void* self);
+    static void hook_mmio_write(void* uc, uint64_t offset, unsigned size, uint64_t value, void* self);
     static void hook_out(void* uc, uint32_t port, int size, uint32_t value, void* self);
     static void hook_block(void* uc, uint64_t address, uint32_t size, void* self);
     static void hook_interrupt(void* uc, uint32_t intno, void* self);

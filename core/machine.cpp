@@ -365,7 +365,13 @@ bool Machine::on_block(uint64_t address)
         else
             enter_phase(change->phase, change->address, change->evidence);
     }
-    bool stop = (m_interrupt_waiting && address != m_interrupt_refused_at && m_cpu->interrupt_flag()) ||
+    // A refused interrupt is tried again at the next block with interrupts
+    // on, except the one it was refused at, which runs once first (the
+    // instruction after STI). That block may loop on itself (`sti; 1: jmp
+    // 1b`): then the try comes the second time it starts.
+    bool retry_interrupt = m_interrupt_waiting && m_cpu->interrupt_flag() &&
+                           (address != m_interrupt_refused_at || m_blocks_executed > m_interrupt_refused_blocks + 1);
+    bool stop = retry_interrupt ||
                 m_stop_for_phase || m_stop_pending.load(std::memory_order_relaxed);
     if (m_step_from) {
         if (address == *m_step_from && !m_step_left_origin) {
@@ -428,6 +434,25 @@ void Machine::port_write(uint16_t port, uint32_t value, unsigned width)
     m_io.write(port, value, width);
     // A write may have reprogrammed a timer.
     rearm_ticker();
+}
+
+uint64_t Machine::mmio_read(uint64_t address, unsigned width)
+{
+    if (m_mmio_reads++ == 0)
+        emit({.kind = EventKind::Note, .phase = m_phase, .address = address,
+              .text = fmt::format("the guest read {} bytes at {:#x}, outside RAM, where nothing answers (all ones); "
+                                  "further accesses are only counted",
+                                  width, address)});
+    return CpuClient::mmio_read(address, width);
+}
+
+void Machine::mmio_write(uint64_t address, uint64_t, unsigned width)
+{
+    if (m_mmio_writes++ == 0)
+        emit({.kind = EventKind::Note, .phase = m_phase, .address = address,
+              .text = fmt::format("the guest wrote {} bytes at {:#x}, outside RAM, where nothing answers (dropped); "
+                                  "further accesses are only counted",
+                                  width, address)});
 }
 
 uint64_t Machine::next_deadline() const
@@ -496,6 +521,7 @@ void Machine::deliver_interrupt()
         // again at the first later block where they are on (see on_block).
         m_interrupt_waiting = true;
         m_interrupt_refused_at = m_cpu->rip();
+        m_interrupt_refused_blocks = m_blocks_executed;
         return;
     }
     int vector = m_interrupts->acknowledge();

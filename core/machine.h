@@ -192,6 +192,13 @@ public:
     // CpuClient
     uint32_t port_read(uint16_t port, unsigned width) override;
     void port_write(uint16_t port, uint32_t value, unsigned width) override;
+    // No device of this board decodes memory: outside RAM a read floats to
+    // all ones and a write goes nowhere, as on a PC with nothing at that
+    // address. Counted, and the first of each kind noted in the event stream.
+    uint64_t mmio_read(uint64_t address, unsigned width) override;
+    void mmio_write(uint64_t address, uint64_t value, unsigned width) override;
+    uint64_t mmio_reads() const { return m_mmio_reads; }
+    uint64_t mmio_writes() const { return m_mmio_writes; }
     bool on_block(uint64_t address) override;
     void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) override;
     bool on_watch(uint64_t address) override;
@@ -238,6 +245,7 @@ private:
     InterruptController* m_interrupts = nullptr;
     bool m_interrupt_waiting = false;  // pending, but the CPU had interrupts off
     uint64_t m_interrupt_refused_at = 0;  // where: that block runs before the next try
+    uint64_t m_interrupt_refused_blocks = 0;  // m_blocks_executed then
     std::vector<std::function<void()>> m_services;
 
     // Posted work and the idle wait for it.
@@ -268,6 +276,7 @@ private:
     bool stop_for_step(uint64_t address);
     uint64_t m_blocks_executed = 0;
     uint64_t m_port_reads = 0, m_port_writes = 0;
+    uint64_t m_mmio_reads = 0, m_mmio_writes = 0;
     // Host time the guest clock did not count (freeze_clock); atomics
     // because the ticker thread reads the clock too.
     std::atomic<uint64_t> m_frozen_ns{0};

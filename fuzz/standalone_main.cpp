@@ -1,10 +1,13 @@
 // Runs a fuzz entry point without libFuzzer (g++ builds, CI under ASan):
-// with file arguments, each file once (a corpus or a crash to reproduce);
-// without, a fixed number of deterministic random inputs, each a seed
-// prefix (a valid magic for the format) followed by random bytes and
-// random flips, so that the parser gets past its first checks.
+// each file argument once, a folder's files each once (a corpus, the
+// regression inputs under fuzz/regressions/, a crash to reproduce); with
+// no argument, or with --random, also a fixed number of deterministic
+// random inputs, each a seed prefix (a valid magic for the format)
+// followed by random bytes, so that the parser gets past its first checks.
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -23,18 +26,39 @@ std::vector<uint8_t> seed_prefix(std::mt19937_64& rng)
     };
     return prefixes[rng() % prefixes.size()];
 }
+
+void replay(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+}
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    if (argc > 1) {
-        for (int i = 1; i < argc; ++i) {
-            std::ifstream in(argv[i], std::ios::binary);
-            std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+    bool random = argc == 1;
+    int replayed = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--random")) {
+            random = true;
+            continue;
         }
-        return 0;
+        std::filesystem::path path(argv[i]);
+        if (!std::filesystem::exists(path))
+            continue;  // a target with no regression inputs yet
+        if (std::filesystem::is_directory(path)) {
+            for (const auto& entry : std::filesystem::directory_iterator(path))
+                if (entry.is_regular_file())
+                    replay(entry.path()), ++replayed;
+        } else {
+            replay(path), ++replayed;
+        }
     }
+    if (replayed)
+        std::printf("%d inputs replayed, no crash\n", replayed);
+    if (!random)
+        return 0;
     std::mt19937_64 rng(20261124);
     const int runs = 3000;
     for (int run = 0; run < runs; ++run) {

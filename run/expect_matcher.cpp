@@ -1,6 +1,7 @@
 #include "run/expect_matcher.h"
 
 #include "run/console_lines.h"
+#include "run/output_limits.h"
 
 namespace bootsim {
 
@@ -24,7 +25,9 @@ void ExpectMatcher::on_event(const BootEvent& event)
 {
     if (event.kind != EventKind::SerialOutput || m_remaining == 0)
         return;
-    split_console_lines(m_line, event.text, [this](const std::string& line) { check_line(line); });
+    // Lines are cut at max_console_line: a guest that never ends its line
+    // must not make each new byte cost a match over all it wrote before.
+    split_console_lines(m_line, event.text, [this](const std::string& line) { check_line(line); }, max_console_line);
     // A prompt or a marker without a newline yet still counts.
     if (!m_line.empty())
         check_line(m_line);

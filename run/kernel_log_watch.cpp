@@ -1,6 +1,7 @@
 #include "run/kernel_log_watch.h"
 
 #include "run/console_lines.h"
+#include "run/output_limits.h"
 
 namespace bootsim {
 
@@ -12,7 +13,6 @@ constexpr std::string_view panic_end_prefix = "---[ end Kernel panic - not synci
 constexpr std::string_view oops_prefix = "Oops: ";
 constexpr std::string_view warning_prefix = "WARNING: CPU: ";
 constexpr std::string_view bug_prefix = "BUG: ";
-constexpr size_t max_line = 4096;
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
@@ -43,7 +43,7 @@ void KernelLogWatch::on_event(const BootEvent& event)
 {
     if (event.kind != EventKind::SerialOutput)
         return;
-    split_console_lines(m_line, event.text, [this](const std::string& line) { check_line(line); }, max_line);
+    split_console_lines(m_line, event.text, [this](const std::string& line) { check_line(line); }, max_console_line);
 }
 
 void KernelLogWatch::check_line(const std::string& line)

@@ -120,38 +120,13 @@ void print_summary(PreparedBoot& boot, const FinishedRun& finished)
 
 }  // namespace
 
-FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary)
+void set_closing_sections(PreparedBoot& boot, const RunOutcome& outcome, int code)
 {
     const Options& options = boot.options();
     Machine& machine = boot.machine();
-    ConsoleLog& console = boot.console();
     RunReport& report = boot.report();
-    ExpectMatcher& matcher = boot.matcher();
     HandoffVerifier& verifier = boot.verifier();
-
-    int code = exit_code_for(outcome.end, matcher.all_matched());
-    if ((outcome.end == RunEnd::Halted || outcome.end == RunEnd::PowerOff) && !matcher.all_matched())
-        outcome.reason += fmt::format(" before the console showed \"{}\"", matcher.unmatched().front());
-    // --stop-at names a phase the run must reach; ending anywhere else
-    // without an error of its own is a failure too.
-    if (options.stop_at && !machine.reached(*options.stop_at) && code == exit_success &&
-        outcome.end != RunEnd::ExpectMatched) {
-        code = exit_goal_not_met;
-        outcome.reason += fmt::format(" before phase {}", phase_name(*options.stop_at));
-    }
-    if (options.stop_at && *options.stop_at == Phase::Handoff && outcome.end == RunEnd::StopPhase &&
-        !verifier.result() && !verifier.unavailable())
-        code = exit_bootsim_failed;
-
     const KernelLogWatch& kernel_log = boot.kernel_log();
-    if (kernel_log.oopses() || kernel_log.warnings() || kernel_log.bugs())
-        console.line(fmt::format("the kernel reported {} oops(es), {} WARN(s) and {} BUG line(s) on its console",
-                                 kernel_log.oopses(), kernel_log.warnings(), kernel_log.bugs()));
-    console.line(fmt::format("[{:8.3f}s] end: {} (exit {})", double(machine.wall_ns()) / 1e9, outcome.reason, code));
-    if (outcome.end == RunEnd::TripleFault || outcome.end == RunEnd::EmulatorError)
-        fmt::print(stderr, "{}\n", machine.cpu().state().dump());
-
-    // The report's closing sections.
     report.set("bootsim", {{"version", "0.1"}, {"cpu", Cpu::version_string()}});
     // The decompressor runs outside the block hook unless deterministic.
     const char* counted = !machine.counting_instructions() ? "none"
@@ -164,7 +139,8 @@ FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary)
                        {"max_instructions",
                         options.max_instructions ? nlohmann::json(options.max_instructions) : nlohmann::json(nullptr)},
                        {"timeout_seconds",
-                        options.timeout_seconds > 0 ? nlohmann::json(options.timeout_seconds) : nlohmann::json(nullptr)},
+                        options.timeout_seconds.value_or(0) > 0 ? nlohmann::json(*options.timeout_seconds)
+                                                                 : nlohmann::json(nullptr)},
                        {"stop_at", options.stop_at ? nlohmann::json(phase_name(*options.stop_at)) : nlohmann::json(nullptr)},
                        {"expect", options.expect},
                        {"expected_exit_code",
@@ -196,7 +172,41 @@ FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary)
     }
     report.set("handoff_check", check);
     report.set_totals({machine.now_ns(), machine.wall_ns(), machine.instructions(), machine.port_reads(),
-                       machine.port_writes()});
+                       machine.port_writes(), machine.mmio_reads(), machine.mmio_writes()});
+}
+
+FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary)
+{
+    const Options& options = boot.options();
+    Machine& machine = boot.machine();
+    ConsoleLog& console = boot.console();
+    RunReport& report = boot.report();
+    ExpectMatcher& matcher = boot.matcher();
+    HandoffVerifier& verifier = boot.verifier();
+
+    int code = exit_code_for(outcome.end, matcher.all_matched());
+    if ((outcome.end == RunEnd::Halted || outcome.end == RunEnd::PowerOff) && !matcher.all_matched())
+        outcome.reason += fmt::format(" before the console showed \"{}\"", matcher.unmatched().front());
+    // --stop-at names a phase the run must reach; ending anywhere else
+    // without an error of its own is a failure too.
+    if (options.stop_at && !machine.reached(*options.stop_at) && code == exit_success &&
+        outcome.end != RunEnd::ExpectMatched) {
+        code = exit_goal_not_met;
+        outcome.reason += fmt::format(" before phase {}", phase_name(*options.stop_at));
+    }
+    if (options.stop_at && *options.stop_at == Phase::Handoff && outcome.end == RunEnd::StopPhase &&
+        !verifier.result() && !verifier.unavailable())
+        code = exit_bootsim_failed;
+
+    const KernelLogWatch& kernel_log = boot.kernel_log();
+    if (kernel_log.oopses() || kernel_log.warnings() || kernel_log.bugs())
+        console.line(fmt::format("the kernel reported {} oops(es), {} WARN(s) and {} BUG line(s) on its console",
+                                 kernel_log.oopses(), kernel_log.warnings(), kernel_log.bugs()));
+    console.line(fmt::format("[{:8.3f}s] end: {} (exit {})", double(machine.wall_ns()) / 1e9, outcome.reason, code));
+    if (outcome.end == RunEnd::TripleFault || outcome.end == RunEnd::EmulatorError)
+        fmt::print(stderr, "{}\n", machine.cpu().state().dump());
+
+    set_closing_sections(boot, outcome, code);
 
     FinishedRun finished{code, outcome.reason};
     if (summary)

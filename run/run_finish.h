@@ -28,4 +28,9 @@ struct FinishedRun {
 // `summary`) and any output or comparison findings through the boot's log.
 FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary);
 
+// The report's sections that only a run's end fills in (how it ended, the
+// checks, the totals), for `outcome` ending with exit `code`. finish_run()
+// sets them; the forced-exit report is composed with them ahead of time.
+void set_closing_sections(PreparedBoot& boot, const RunOutcome& outcome, int code);
+
 }  // namespace bootsim

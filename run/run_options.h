@@ -20,6 +20,15 @@ inline constexpr uint64_t default_guest_ips = 250'000'000;
 // Where a deterministic run's RTC starts without --rtc: 2026-01-01 00:00:00 UTC.
 inline constexpr int64_t deterministic_rtc_epoch = 1767225600;
 
+// A headless run (and an off-screen screenshot) ends after this many
+// seconds unless --timeout says otherwise, so that a guest that never halts
+// cannot hang a CI job. Ten minutes is far more than any reference boot
+// takes here, even sanitized or deterministic.
+inline constexpr double headless_default_timeout = 600;
+// The longest --timeout accepted: a year, far beyond any boot, and small
+// enough that the deadline's arithmetic cannot overflow.
+inline constexpr double max_timeout_seconds = 365.0 * 24 * 3600;
+
 struct Options {
     std::string kernel;
     std::string initrd;
@@ -27,7 +36,9 @@ struct Options {
     std::string mem = "512M";
     bool headless = false;
     std::optional<Phase> stop_at;
-    double timeout_seconds = 0;
+    // --timeout: unset, the front end's default (headless_default_timeout
+    // for a run nobody watches, none in the visualizer); 0: none.
+    std::optional<double> timeout_seconds;
     std::vector<std::string> expect;    // regexes the console must show
     std::string report;                 // JSON report path
     std::string trace;                  // --trace FILE.json: Chrome/Perfetto trace

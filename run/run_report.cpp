@@ -1,5 +1,7 @@
 #include "run/run_report.h"
 
+#include "run/output_limits.h"
+
 #include <fmt/format.h>
 
 #include "core/boot_plan.h"
@@ -7,8 +9,6 @@
 namespace bootsim {
 
 namespace {
-// Enough for any boot's console; a guest that floods it keeps the start.
-constexpr size_t max_console_lines = 50000, max_line_bytes = 2048;
 
 double seconds(uint64_t ns) { return double(ns) / 1e9; }
 
@@ -50,16 +50,17 @@ void RunReport::on_event(const BootEvent& e)
         split_console_lines(
             m_console_partial, e.text,
             [this](const std::string& line) {
-                if (m_console_lines.size() < max_console_lines)
+                if (m_console_lines.size() < max_report_console_lines)
                     m_console_lines.push_back(line);
             },
-            max_line_bytes);
+            max_console_line);
         break;
     case EventKind::ExceptionDelivered:
         ++m_exceptions[strtoul(e.text.c_str(), nullptr, 10)];
         break;
     case EventKind::Note:
-        m_notes.push_back(e.text);
+        if (m_notes.size() < max_kept_events)
+            m_notes.push_back(e.text);
         break;
     case EventKind::Interrupt:
         ++m_interrupts[e.value];
@@ -74,6 +75,8 @@ void RunReport::on_event(const BootEvent& e)
             ++m_disk_errors;
         break;
     case EventKind::InitcallStarted:
+        if (m_initcalls.size() >= max_kept_events)
+            break;  // its return finds no open call and is dropped too
         m_open_initcalls.push_back(m_initcalls.size());
         m_initcalls.push_back({e.text, e.address, e.virtual_ns, e.instructions, 0, 0, 0, false});
         break;
@@ -120,7 +123,7 @@ nlohmann::json RunReport::to_json() const
         m_decompressor_moved_to ? nlohmann::json(fmt::format("{:#x}", *m_decompressor_moved_to)) : nullptr;
     out["notes"] = m_notes;
     std::vector<std::string> lines = m_console_lines;
-    if (!m_console_partial.empty() && lines.size() < max_console_lines)
+    if (!m_console_partial.empty() && lines.size() < max_report_console_lines)
         lines.push_back(m_console_partial);
     out["console"] = {{"lines", lines.size()}, {"bytes", m_serial_bytes}, {"text", lines}};
     out["totals"] = {{"guest_seconds", seconds(m_totals.guest_ns)},
@@ -137,7 +140,7 @@ nlohmann::json RunReport::to_json() const
     out["counters"] = {{"exceptions", by_vector(m_exceptions)},
                        {"interrupts", by_vector(m_interrupts)},
                        {"port_io", {{"reads", m_totals.port_reads}, {"writes", m_totals.port_writes}}},
-                       {"mmio", {{"reads", 0}, {"writes", 0}}},
+                       {"mmio", {{"reads", m_totals.mmio_reads}, {"writes", m_totals.mmio_writes}}},
                        {"disk", disk}};
     return out;
 }

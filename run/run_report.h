@@ -31,6 +31,7 @@ public:
     // Totals only the machine knows at the end.
     struct Totals {
         uint64_t guest_ns = 0, wall_ns = 0, instructions = 0, port_reads = 0, port_writes = 0;
+        uint64_t mmio_reads = 0, mmio_writes = 0;  // outside RAM (no device decodes memory)
     };
     void set_totals(const Totals& totals) { m_totals = totals; }
 

@@ -19,6 +19,7 @@ public:
 private:
     std::string m_text;
     std::string m_partial;
+    uint64_t m_dropped_lines = 0;  // past max_console_kept_bytes (run/output_limits.h)
     uint64_t m_line_start = 0;
 };
 

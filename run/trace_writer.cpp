@@ -7,6 +7,7 @@
 
 #include "core/boot_plan.h"
 #include "run/console_lines.h"
+#include "run/output_limits.h"
 
 namespace bootsim {
 
@@ -31,36 +32,48 @@ void TraceWriter::on_event(const BootEvent& e)
         m_in_phase = true;
         break;
     case EventKind::InitcallStarted:
+        // Past the limit a call is dropped, and so is its return: calls
+        // nest, so the returns of dropped calls come first.
+        if (m_initcalls.size() >= 2 * max_kept_events) {
+            ++m_dropped_open_initcalls;
+            break;
+        }
         ++m_open_initcalls;
         m_initcalls.push_back({e.virtual_ns, true, e.text,
                                {{"function", fmt::format("{:#x}", e.address)}, {"instructions_at_start", e.instructions}}});
         break;
     case EventKind::InitcallReturned:
-        if (m_open_initcalls > 0) {
+        if (m_dropped_open_initcalls > 0) {
+            --m_dropped_open_initcalls;
+        } else if (m_open_initcalls > 0) {
             --m_open_initcalls;
             m_initcalls.push_back({e.virtual_ns, false, e.text,
                                    {{"result", int64_t(e.value)}, {"instructions_at_end", e.instructions}}});
         }
         break;
     case EventKind::RegionPlaced:
-        m_instants.push_back({e.virtual_ns, track_events, "region " + e.text,
+        add_instant({e.virtual_ns, track_events, "region " + e.text,
                               {{"role", region_role_name(RegionRole(e.value))},
                                {"address", fmt::format("{:#x}", e.address)},
                                {"size", e.size}}});
         break;
     case EventKind::DecompressorMoved:
-        m_instants.push_back({e.virtual_ns, track_events, "decompressor moved",
+        add_instant({e.virtual_ns, track_events, "decompressor moved",
                               {{"address", fmt::format("{:#x}", e.address)}, {"size", e.size}}});
         break;
     case EventKind::Note:
-        m_instants.push_back({e.virtual_ns, track_events, e.text, nlohmann::json::object()});
+        add_instant({e.virtual_ns, track_events, e.text, nlohmann::json::object()});
         break;
     case EventKind::Interrupt:
-        m_interrupt_times.push_back(e.virtual_ns);
+        ++m_interrupt_buckets[e.virtual_ns / interrupt_bucket_ns];
         break;
     case EventKind::DiskIo:
         m_disk_total += e.size;
-        m_disk_bytes.emplace_back(e.virtual_ns, m_disk_total);
+        // One sample per counter bucket: the last total in it.
+        if (!m_disk_bytes.empty() && m_disk_bytes.back().first / interrupt_bucket_ns == e.virtual_ns / interrupt_bucket_ns)
+            m_disk_bytes.back().second = m_disk_total;
+        else
+            m_disk_bytes.emplace_back(e.virtual_ns, m_disk_total);
         break;
     case EventKind::SerialOutput:
         if (m_console_partial.empty())
@@ -68,10 +81,13 @@ void TraceWriter::on_event(const BootEvent& e)
         split_console_lines(
             m_console_partial, e.text,
             [&](const std::string& line) {
-                m_instants.push_back({m_console_line_start, track_console, line.substr(0, 120), {{"text", line}}});
+                if (m_console_kept < max_console_kept_bytes) {
+                    m_console_kept += line.size() + 1;
+                    add_instant({m_console_line_start, track_console, line.substr(0, 120), {{"text", line}}});
+                }
                 m_console_line_start = e.virtual_ns;
             },
-            2048);
+            max_console_line);
         break;
     case EventKind::ExceptionDelivered:
     case EventKind::GuestHalted:
@@ -134,11 +150,8 @@ std::string TraceWriter::text(uint64_t end_ns, uint64_t end_instructions) const
     }
 
     // Counters: interrupts per 10 ms bucket of guest time, disk bytes so far.
-    std::map<uint64_t, uint64_t> buckets;
-    for (uint64_t t : m_interrupt_times)
-        ++buckets[t / interrupt_bucket_ns];
     uint64_t previous = ~0ull;
-    for (auto [bucket, count] : buckets) {
+    for (auto [bucket, count] : m_interrupt_buckets) {
         if (previous != ~0ull && bucket > previous + 1)  // back to zero in between
             events.push_back({{"ph", "C"}, {"pid", 1}, {"tid", track_devices}, {"name", "interrupts per second"},
                               {"ts", micros((previous + 1) * interrupt_bucket_ns)}, {"args", {{"value", 0}}}});

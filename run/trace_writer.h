@@ -11,12 +11,14 @@
 //   console      an instant per console line, with its text
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/boot_event.h"
+#include "run/output_limits.h"
 
 namespace bootsim {
 
@@ -43,10 +45,18 @@ private:
     std::vector<Slice> m_phases;     // begin/end pairs
     std::vector<Slice> m_initcalls;  // begin/end pairs as they happened
     int m_open_initcalls = 0;
+    int m_dropped_open_initcalls = 0;
     std::vector<Instant> m_instants;
-    std::vector<std::pair<uint64_t, uint64_t>> m_disk_bytes;  // (ns, total so far)
+    // Kept while fewer than max_kept_events (run/output_limits.h).
+    void add_instant(Instant instant)
+    {
+        if (m_instants.size() < max_kept_events)
+            m_instants.push_back(std::move(instant));
+    }
+    std::vector<std::pair<uint64_t, uint64_t>> m_disk_bytes;  // (ns, total so far), one per counter bucket
     uint64_t m_disk_total = 0;
-    std::vector<uint64_t> m_interrupt_times;
+    std::map<uint64_t, uint64_t> m_interrupt_buckets;  // interrupts per bucket of guest time
+    uint64_t m_console_kept = 0;  // bytes of console lines on the console track
     std::string m_console_partial;
     uint64_t m_console_line_start = 0;
     bool m_in_phase = false;

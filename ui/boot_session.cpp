@@ -1,9 +1,11 @@
 #include "ui/boot_session.h"
 
+#include <atomic>
 #include <csignal>
 
 #include <fmt/format.h>
 
+#include "run/forced_exit.h"
 #include "run/prepared_boot.h"
 #include "run/run_finish.h"
 #include "ui/console_input.h"
@@ -28,14 +30,41 @@ int fail(const Error& error)
 }
 
 Machine* g_running_machine = nullptr;
+std::atomic<int> g_signals{0};
 
 // SIGINT/SIGTERM end the run cleanly at the next block boundary, so that
-// reports are written and disk images flushed.
-void on_signal(int signo)
+// reports are written and disk images flushed. A second one, while the
+// first is still being acted on, ends the process at once.
+void on_signal(int)
 {
+    if (g_signals.fetch_add(1) > 0)
+        forced_exit::exit_now(exit_interrupted);
     if (g_running_machine)
         g_running_machine->interrupt_from_signal();
-    (void)signo;
+}
+
+// Keeps the report a forced exit would write up to date: composed when the
+// run starts and again whenever the phase changes (on the CPU thread).
+void keep_forced_exit_report(PreparedBoot& boot)
+{
+    if (boot.options().report.empty())
+        return;
+    forced_exit::arm(boot.options().report);
+    auto compose = [&boot] {
+        RunOutcome forced{RunEnd::Interrupted,
+                          fmt::format("a second SIGINT or SIGTERM forced bootsim to exit at once, in phase {}; this "
+                                      "report holds the run up to there",
+                                      phase_name(boot.machine().phase()))};
+        set_closing_sections(boot, forced, exit_interrupted);
+        forced_exit::update(RunReport::text_of(boot.report().to_json()));
+    };
+    compose();
+    boot.machine().add_service([compose, &boot, last = boot.machine().phase()]() mutable {
+        if (boot.machine().phase() != last) {
+            last = boot.machine().phase();
+            compose();
+        }
+    });
 }
 
 }  // namespace
@@ -49,17 +78,20 @@ int run_headless(const Options& options)
     Machine& machine = boot.machine();
     ConsoleInput input(machine, [&boot](std::string bytes) { boot.board().type_on_console(bytes); });
 
+    keep_forced_exit_report(boot);
     g_running_machine = &machine;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     RunOutcome outcome = machine.run({.stop_at = options.stop_at,
-                                      .timeout_seconds = options.timeout_seconds,
+                                      .timeout_seconds = options.timeout_seconds.value_or(0),
                                       .max_instructions = options.max_instructions});
+    g_running_machine = nullptr;
+    // The handlers stay until the outputs are written: a second signal while
+    // they are being written still ends the run at once.
+    int code = finish_run(boot, std::move(outcome), true).exit_code;
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
-    g_running_machine = nullptr;
-
-    return finish_run(boot, std::move(outcome), true).exit_code;
+    return code;
 }
 
 }  // namespace bootsim

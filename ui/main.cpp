@@ -31,6 +31,11 @@ int run(int argc, char** argv)
         return exit_success;
     }
     Options options = *parsed->options;
+    // A run nobody watches (headless, or an off-screen screenshot) ends by
+    // itself; a window someone watches has no default timeout.
+    bool unwatched = options.headless || !options.screenshot.empty() || !gui::display_available();
+    if (unwatched && !options.timeout_seconds)
+        options.timeout_seconds = headless_default_timeout;
     if (!options.screenshot.empty())
         return gui::run_visualizer(options);
     if (!options.headless) {

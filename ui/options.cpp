@@ -1,5 +1,6 @@
 #include "ui/options.h"
 
+#include <cerrno>
 #include <ctime>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,9 @@
 namespace bootsim {
 
 namespace {
+
+constexpr uint64_t max_guest_mips = 100'000;
+constexpr int64_t max_rtc_epoch = 7258118399;  // 2199-12-31T23:59:59Z
 
 // The error for a phase name no option knows, listing the names that are.
 Error unknown_phase(const char* option, const std::string& name)
@@ -60,7 +64,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--stop-at", stop_at,
                    "end the run when this phase is reached: loaded, decompress, handoff, kernel, initramfs, init, "
                    "halt");
-    app.add_option("--timeout", o.timeout_seconds, "end the run (exit 3) after this many seconds");
+    app.add_option("--timeout", o.timeout_seconds,
+                   fmt::format("end the run (exit {}) after this many seconds; 0: never (headless default {:g})",
+                               exit_timeout, headless_default_timeout));
     app.add_option("--expect", o.expect, "end the run with success once the console matched every REGEX (repeatable)");
     app.add_option("--report", o.report, "write a JSON report of the run to FILE (docs/report.schema.json)");
     app.add_option("--trace", o.trace, "write the run as a Chrome/Perfetto trace (ui.perfetto.dev) to FILE.json");
@@ -119,11 +125,18 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
 
     if (*append_opt)
         o.append = append;
-    if (tolerance_percent < 0)
+    // NaN fails every comparison: each check is written so that it fails too.
+    if (!(tolerance_percent >= 0 && tolerance_percent <= 1e6))
         return make_error(ErrorKind::BadUsage, "--tolerance: expected a percentage, found {}", tolerance_percent);
+    if (!(o.compare_min_seconds >= 0 && o.compare_min_seconds <= max_timeout_seconds))
+        return make_error(ErrorKind::BadUsage, "--tolerance-seconds: expected seconds, found {}",
+                          o.compare_min_seconds);
     o.compare_tolerance = tolerance_percent / 100;
     if (o.guest_ips && !o.deterministic)
         return make_error(ErrorKind::BadUsage, "--guest-mips sets the speed of a --deterministic run");
+    if (o.guest_ips > max_guest_mips)
+        return make_error(ErrorKind::BadUsage, "--guest-mips: expected 1 to {} (million instructions per second), "
+                          "found {}", max_guest_mips, o.guest_ips);
     o.guest_ips = o.guest_ips ? o.guest_ips * 1'000'000 : default_guest_ips;
     if (o.top_initcalls < 0)
         return make_error(ErrorKind::BadUsage, "--top-initcalls: expected a count, found {}", o.top_initcalls);
@@ -143,9 +156,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
         if (o.headless)
             return make_error(ErrorKind::BadUsage, "--screenshot renders the visualizer: it cannot be combined with --headless");
     }
-    if (o.timeout_seconds < 0)
-        return make_error(ErrorKind::BadUsage, "--timeout: expected a positive number of seconds, found {}",
-                          o.timeout_seconds);
+    if (o.timeout_seconds && !(*o.timeout_seconds >= 0 && *o.timeout_seconds <= max_timeout_seconds))
+        return make_error(ErrorKind::BadUsage, "--timeout: expected seconds from 0 (none) to {:.0f}, found {}",
+                          max_timeout_seconds, *o.timeout_seconds);
     if (!rtc.empty()) {
         struct tm tm = {};
         char* end = strptime(rtc.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -153,12 +166,18 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
             o.rtc_epoch = int64_t(timegm(&tm));
         } else {
             char* num_end = nullptr;
+            errno = 0;
             long long v = strtoll(rtc.c_str(), &num_end, 10);
-            if (!num_end || *num_end != 0 || v < 0)
+            if (!num_end || *num_end != 0 || errno == ERANGE)
                 return make_error(ErrorKind::BadUsage,
                                   "--rtc: expected seconds since 1970 or YYYY-MM-DDTHH:MM:SS, found \"{}\"", rtc);
             o.rtc_epoch = v;
         }
+        // The RTC keeps time in nanoseconds since 1970 (int64: to 2262), and
+        // its century register counts from 19.
+        if (*o.rtc_epoch < 0 || *o.rtc_epoch > max_rtc_epoch)
+            return make_error(ErrorKind::BadUsage,
+                              "--rtc: \"{}\" is outside 1970-01-01T00:00:00 to 2199-12-31T23:59:59", rtc);
     }
     if (!corrupt.empty()) {
         try {

@@ -7,44 +7,13 @@
 #include <thread>
 
 #include "core/machine.h"
-#include "loader/boot_plan.h"
-#include "unit/fake_bzimage.h"
+#include "unit/synthetic_guest.h"
 
 using namespace bootsim;
 
 namespace {
 
-class NoEvents final : public EventSink {
-public:
-    void on_event(const BootEvent&) override {}
-};
-
-struct DebugGuest {
-    NoEvents events;
-    std::unique_ptr<Machine> machine;
-    uint64_t entry = 0;
-
-    explicit DebugGuest(std::vector<uint8_t> code)
-    {
-        auto kernel = parse_bzimage("fake", fake::build_fake_bzimage({}));
-        if (!kernel) {
-            ADD_FAILURE() << kernel.error().message;
-            return;
-        }
-        BootConfig config;
-        config.mem_size = 64 << 20;
-        auto plan = make_boot_plan(*kernel, nullptr, config);
-        auto m = Machine::create(config.mem_size, events);
-        if (!plan || !m) {
-            ADD_FAILURE() << "no plan or machine";
-            return;
-        }
-        machine = std::move(*m);
-        EXPECT_TRUE(machine->load(*plan).ok());
-        entry = plan->entry.rip;
-        machine->memory().write(entry, code.data(), code.size());
-    }
-};
+using DebugGuest = fake::SyntheticGuest;
 
 // entry+0: nop; +1: nop; +2: mov eax, 1; +7: inc rax; +10: jmp +7
 const std::vector<uint8_t> loop_code = {0x90, 0x90, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x48, 0xff, 0xc0, 0xeb, 0xfb};

@@ -211,10 +211,10 @@ int run_visualizer(const Options& options)
         GuiState s(controller);
         s.fixed_layout = screenshot;
         Command first{CommandKind::Run};
-        first.timeout_seconds = options.timeout_seconds;
+        first.timeout_seconds = options.timeout_seconds.value_or(0);
         if (screenshot) {
             first = {CommandKind::RunToPhase, *options.screenshot_at};
-            first.timeout_seconds = options.timeout_seconds;
+            first.timeout_seconds = options.timeout_seconds.value_or(0);
         }
         else if (options.stop_at)
             first = {CommandKind::RunToPhase, *options.stop_at};
