@@ -17,6 +17,7 @@ namespace {
 std::array<std::string, 2> g_texts;
 std::atomic<int> g_current{-1};
 std::string g_path, g_temporary;
+std::atomic<bool> g_armed{false};
 
 void write_all(int fd, const char* data, size_t size)
 {
@@ -34,7 +35,13 @@ void write_all(int fd, const char* data, size_t size)
 void arm(const std::string& report_path)
 {
     g_path = report_path;
-    g_temporary = report_path.empty() ? "" : report_path + ".forced.tmp";
+    g_temporary = report_path + ".forced.tmp";
+    g_armed = !report_path.empty();
+}
+
+void disarm()
+{
+    g_armed = false;
 }
 
 void update(std::string text)
@@ -50,7 +57,7 @@ void exit_now(int code)
                                "last phase)\n";
     write_all(STDERR_FILENO, line, sizeof line - 1);
     int current = g_current.load();
-    if (!g_path.empty() && current >= 0) {
+    if (g_armed.load() && current >= 0) {
         int fd = ::open(g_temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             const std::string& text = g_texts[size_t(current)];

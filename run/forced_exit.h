@@ -11,8 +11,10 @@
 
 namespace bootsim::forced_exit {
 
-// The report path a forced exit writes (empty: none).
+// The report path a forced exit writes; before any signal handler can run.
 void arm(const std::string& report_path);
+// From now on a forced exit writes no report (the real one is written).
+void disarm();
 // The report as it stands, to be written if the exit is forced now.
 void update(std::string text);
 // Async-signal-safe: says so on stderr, writes the last update()'s text to

@@ -56,7 +56,9 @@ void keep_forced_exit_report(PreparedBoot& boot)
                                       "report holds the run up to there",
                                       phase_name(boot.machine().phase()))};
         set_closing_sections(boot, forced, exit_interrupted);
-        forced_exit::update(RunReport::text_of(boot.report().to_json()));
+        nlohmann::json report = boot.report().to_json();
+        report["compare"] = nullptr;  // a forced exit compares nothing
+        forced_exit::update(RunReport::text_of(report));
     };
     compose();
     boot.machine().add_service([compose, &boot, last = boot.machine().phase()]() mutable {
@@ -89,6 +91,7 @@ int run_headless(const Options& options)
     // The handlers stay until the outputs are written: a second signal while
     // they are being written still ends the run at once.
     int code = finish_run(boot, std::move(outcome), true).exit_code;
+    forced_exit::disarm();  // the report is whole now: a late signal must not replace it
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     return code;

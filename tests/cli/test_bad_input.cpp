@@ -8,12 +8,15 @@
 #include <fstream>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "run/exit_codes.h"
 #include "support/run_command.h"
 #include "unit/fake_bzimage.h"
 
 using bootsim::exit_bad_input;
 using bootsim::exit_usage;
+using bootsim::exit_timeout;
 
 using namespace bootsim;
 using bootsim::test::error_lines;
@@ -149,6 +152,24 @@ TEST_F(BadInput, MalformedMem)
     expect_rejected("--kernel " + k + " --mem 12Q", {"--mem", "12Q"}, exit_usage);
 }
 
+TEST_F(BadInput, OutOfRangeNumbers)
+{
+    std::string k = write("k", fake::build_fake_bzimage({}));
+    // NaN, infinity and values whose arithmetic would overflow are refused,
+    // not turned into a deadline, a clock or a speed that breaks the run.
+    expect_rejected("--kernel " + k + " --timeout nan", {"--timeout", "nan"}, exit_usage);
+    expect_rejected("--kernel " + k + " --timeout inf", {"--timeout", "inf"}, exit_usage);
+    expect_rejected("--kernel " + k + " --timeout 1e300", {"--timeout"}, exit_usage);
+    expect_rejected("--kernel " + k + " --timeout -1", {"--timeout"}, exit_usage);
+    expect_rejected("--kernel " + k + " --rtc 99999999999999999999", {"--rtc"}, exit_usage);
+    expect_rejected("--kernel " + k + " --rtc 9999-01-01T00:00:00", {"--rtc", "2199"}, exit_usage);
+    expect_rejected("--kernel " + k + " --rtc -5", {"--rtc"}, exit_usage);
+    expect_rejected("--kernel " + k + " --deterministic --guest-mips 99999999999", {"--guest-mips"}, exit_usage);
+    expect_rejected("--kernel " + k + " --tolerance nan", {"--tolerance"}, exit_usage);
+    expect_rejected("--kernel " + k + " --tolerance-seconds -1", {"--tolerance-seconds"}, exit_usage);
+    expect_rejected("--kernel " + k + " --expect '('", {"--expect", "("}, exit_usage);
+}
+
 TEST_F(BadInput, UnknownPhaseAndOption)
 {
     std::string k = write("k", fake::build_fake_bzimage({}));
@@ -237,4 +258,60 @@ TEST_F(BadInput, ScreenshotOptions)
     usage("--screenshot-at init", "--screenshot-at needs --screenshot");
     usage("--screenshot x.png --screenshot-at lunch", "lunch");
     usage("--screenshot x.png --headless", "--headless");
+}
+
+namespace {
+
+// x86-64 code for a hand-made guest at the 64-bit entry: it writes "A\n"
+// to COM1 without end.
+//   mov dx, 0x3f8; loop: mov al, 'A'; out dx, al; mov al, 10; out dx, al; jmp loop
+const std::vector<uint8_t> console_flood = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xb0, 0x0a, 0xee, 0xeb, 0xf8};
+
+}  // namespace
+
+// A guest that writes its console without end is bounded by --timeout; the
+// outputs are still written whole and valid, and what they keep is bounded
+// (run/output_limits.h) while stdout gets every byte.
+TEST_F(BadInput, ConsoleFloodEndsAtTheTimeoutWithBoundedOutputs)
+{
+    fake::FakeKernel fk;
+    fk.entry64_code = console_flood;
+    std::string k = write("flood", fake::build_fake_bzimage(fk));
+    std::string report = (m_dir / "r.json").string(), serial = (m_dir / "s.log").string(),
+                trace = (m_dir / "t.json").string(), out = (m_dir / "stdout").string();
+    auto r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k +
+                         " --headless --timeout 3 --report " + report + " --serial-log " + serial + " --trace " +
+                         trace + " >" + out + " 2>&1");
+    EXPECT_EQ(r.exit_code, exit_timeout) << r.output;
+    uint64_t printed = std::filesystem::file_size(out);
+    EXPECT_GT(printed, 100'000u);
+    // Every byte reached stdout; the report counted them all but keeps at
+    // most its line limit.
+    auto json = nlohmann::json::parse(std::ifstream(report));
+    EXPECT_EQ(json["outcome"]["end"], "timeout");
+    EXPECT_GE(json["console"]["bytes"].get<uint64_t>(), printed / 2);
+    EXPECT_LE(json["console"]["lines"].get<uint64_t>(), 50'000u);
+    EXPECT_LE(std::filesystem::file_size(serial), (32u << 20) + 4096);
+    EXPECT_TRUE(nlohmann::json::accept(std::ifstream(trace)));
+}
+
+// A headless run has a timeout even when none is given (the report says
+// which), so that a guest that never halts cannot hang a CI job.
+TEST_F(BadInput, HeadlessRunsHaveADefaultTimeout)
+{
+    fake::FakeKernel fk;
+    fk.entry64_code = {0xeb, 0xfe};  // jmp $
+    std::string k = write("spin", fake::build_fake_bzimage(fk));
+    std::string report = (m_dir / "r.json").string();
+    auto r = run_bootsim("--kernel " + k + " --headless --stop-at loaded --report " + report);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    auto json = nlohmann::json::parse(std::ifstream(report));
+    EXPECT_EQ(json["run"]["timeout_seconds"], 600.0);
+    r = run_bootsim("--kernel " + k + " --headless --timeout 0 --stop-at loaded --report " + report);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    json = nlohmann::json::parse(std::ifstream(report));
+    EXPECT_TRUE(json["run"]["timeout_seconds"].is_null());
+    // The default ends a spinning guest; --timeout shortens it here.
+    r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k + " --headless --timeout 1 2>&1");
+    EXPECT_EQ(r.exit_code, exit_timeout) << r.output;
 }

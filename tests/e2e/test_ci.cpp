@@ -390,3 +390,32 @@ TEST(Matrix, RunsEntriesReportsBadOnesWritesJUnit)
     EXPECT_EQ(listed.output, "cloud-1\ncloud-2\ntypo\nmissing\n");
     std::filesystem::remove_all(dir);
 }
+
+// A second signal while the first is being acted on ends bootsim at once,
+// and the report it leaves says so and is valid. SIGINT and SIGTERM are
+// sent to a stopped process, so both handlers run back to back when it
+// continues (two SIGINTs would merge into one while it is stopped).
+TEST(CiOutputs, SecondSignalForcesExitWithAMinimalReport)
+{
+    std::string report = temp_report("forced");
+    Interactive guest(boot_args("bookworm/cloud") + " --timeout 300 --report " + report);
+    ASSERT_TRUE(guest.wait_for("Run /init", 120)) << guest.output();
+    guest.signal(SIGSTOP);
+    guest.signal(SIGINT);
+    guest.signal(SIGTERM);
+    guest.signal(SIGCONT);
+    EXPECT_EQ(guest.wait_exit(60), exit_interrupted) << guest.output();
+    EXPECT_NE(guest.output().find("a second interrupt: exiting at once"), std::string::npos) << guest.output();
+    EXPECT_EQ(schema_problems(report), "");
+    auto json = read_report(report);
+    ASSERT_FALSE(json.is_null());
+    EXPECT_EQ(json["outcome"]["end"], "interrupted");
+    EXPECT_EQ(json["outcome"]["exit_code"], exit_interrupted);
+    EXPECT_NE(json["outcome"]["reason"].get<std::string>().find("second SIGINT or SIGTERM"), std::string::npos);
+    // Composed at the last phase entered: the phases up to /init are in it.
+    bool has_initramfs = false;
+    for (const auto& p : json["phases"])
+        has_initramfs |= p["phase"] == "initramfs";
+    EXPECT_TRUE(has_initramfs) << json["phases"].dump();
+    EXPECT_FALSE(std::filesystem::exists(report + ".forced.tmp"));
+}

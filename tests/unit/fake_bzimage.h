@@ -33,6 +33,10 @@ struct FakeKernel {
     uint32_t decompressed_size = 0x1234567;
     uint32_t code_tail = 0x80;           // decompressor code after the payload
     int64_t payload_length_delta = 0;    // added to the real payload_length
+    // x86-64 code at the 64-bit entry (startup_64, 0x200 into the
+    // protected-mode code), for tests that run a hand-written guest through
+    // the whole program; at most payload_offset - 0x200 bytes.
+    std::vector<uint8_t> entry64_code = {};
 };
 
 
@@ -57,6 +61,8 @@ inline std::vector<uint8_t> build_fake_bzimage(const FakeKernel& k)
         f[setup + i] = fake_code_byte(i);
     size_t p = setup + k.payload_offset;
     std::memcpy(&f[p], k.payload_magic.data(), k.payload_magic.size());
+    if (!k.entry64_code.empty() && 0x200 + k.entry64_code.size() <= k.payload_offset)
+        std::memcpy(&f[setup + 0x200], k.entry64_code.data(), k.entry64_code.size());
     for (uint32_t i = 0; i < k.payload_body; ++i)
         f[p + k.payload_magic.size() + i] = uint8_t(i);
     put32(f, p + payload_length - 4, k.decompressed_size);  // appended decompressed size
