@@ -60,13 +60,13 @@ def wrote_file(disk):
     return r.returncode == 0 and b"written by the guest" in r.stdout
 
 
-def run_once(name, scratch, deterministic, timeout):
+def run_once(bootsim, name, scratch, deterministic, timeout):
     kernel_dir, initrd_kind, marker = BOOTS[name]
     kernel = os.path.join(IMAGES, kernel_dir, "vmlinuz")
     initrd = (os.path.join(IMAGES, "initrd-busybox.cpio.gz") if initrd_kind == "busybox"
               else os.path.join(IMAGES, kernel_dir, "initrd-modules.cpio.gz"))
     report = os.path.join(scratch, "report.json")
-    args = [BOOTSIM, "--kernel", kernel, "--initrd", initrd, "--headless", "--timeout", str(timeout),
+    args = [bootsim, "--kernel", kernel, "--initrd", initrd, "--headless", "--timeout", str(timeout),
             "--report", report]
     disk = None
     if initrd_kind == "modules":
@@ -127,6 +127,11 @@ def main():
                             text=True).stdout.strip()
     print(f"soak: {a.runs} runs of each of {', '.join(names)}; commit {commit}; "
           f"{'deterministic' if deterministic else 'host clock'}", flush=True)
+    # The binary under test is copied once, so a rebuild meanwhile does not
+    # change (or break) what the soak runs.
+    keep = tempfile.TemporaryDirectory(prefix="bootsim-soak-bin-")
+    bootsim = os.path.join(keep.name, "bootsim")
+    shutil.copy2(BOOTSIM, bootsim)
     failed = 0
     rows = []
     for name in names:
@@ -134,7 +139,7 @@ def main():
         passes, walls, rss = 0, [], []
         with tempfile.TemporaryDirectory(prefix="bootsim-soak-") as scratch:
             for i in range(a.runs):
-                r = run_once(name, scratch, deterministic, a.timeout)
+                r = run_once(bootsim, name, scratch, deterministic, a.timeout)
                 if first is None and not r["problems"]:
                     first = r
                 elif first is not None:

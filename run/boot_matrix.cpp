@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "loader/bzimage.h"
+
 extern char** environ;
 
 namespace bootsim {
@@ -202,10 +204,10 @@ std::string tail_of_file(const std::string& path, size_t max)
 
 nlohmann::json read_json(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
+    auto bytes = read_file(path, "report");
+    if (!bytes)
         return nullptr;
-    auto j = nlohmann::json::parse(in, nullptr, false);
+    auto j = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
     return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
@@ -213,9 +215,15 @@ nlohmann::json read_json(const std::string& path)
 
 std::optional<MatrixFile> read_matrix(const std::string& path, std::string& error)
 {
+    // Read as every input is (a FIFO or a device is refused, not read).
+    auto bytes = read_file(path, "matrix");
+    if (!bytes) {
+        error = bytes.error().message;
+        return std::nullopt;
+    }
     toml::table root;
     try {
-        root = toml::parse_file(path);
+        root = toml::parse(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), path);
     } catch (const toml::parse_error& e) {
         error = fmt::format("{}: not a valid TOML file: {} (line {})", path, std::string(e.description()),
                             e.source().begin.line);

@@ -1,5 +1,7 @@
 #include "run/output_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +11,64 @@
 
 namespace bootsim {
 
+namespace {
+
+// What is already at `path`, following symbolic links.
+enum class Existing { Nothing, Regular, Stream, Directory, Other };
+
+Existing existing(const std::string& path, struct stat* st_out = nullptr)
+{
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0)
+        return Existing::Nothing;
+    if (st_out)
+        *st_out = st;
+    if (S_ISREG(st.st_mode))
+        return Existing::Regular;
+    if (S_ISDIR(st.st_mode))
+        return Existing::Directory;
+    // A pipe or a terminal (/dev/stdout, /dev/stderr, a named pipe), written
+    // as it comes. Block devices and sockets are not outputs.
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+        return Existing::Stream;
+    return Existing::Other;
+}
+
+bool write_all(int fd, const std::string& content)
+{
+    const char* p = content.data();
+    size_t left = content.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        left -= size_t(n);
+    }
+    return true;
+}
+
+// Streams: opened without blocking (a FIFO nobody reads fails with ENXIO
+// instead of hanging), then written in blocking mode.
+Status write_stream(const std::string& path, const std::string& content, const std::string& what)
+{
+    int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return make_error(ErrorKind::Output, "{}: cannot write the {}: {}", path, what,
+                          errno == ENXIO ? "a named pipe nobody reads" : strerror(errno));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    bool ok = write_all(fd, content);
+    int saved = errno;
+    ::close(fd);
+    if (!ok)
+        return make_error(ErrorKind::Output, "{}: cannot write the {}: {}", path, what, strerror(saved));
+    return Ok{};
+}
+
+}  // namespace
+
 Status check_output_path(const std::string& path, const std::string& option)
 {
     if (path == "-")
@@ -17,9 +77,26 @@ Status check_output_path(const std::string& path, const std::string& option)
     std::error_code ec;
     if (path.empty())
         return make_error(ErrorKind::Output, "{}: expected a file name", option);
-    if (fs::is_directory(path, ec))
+    switch (existing(path)) {
+    case Existing::Directory:
         return make_error(ErrorKind::Output, "{} {}: is a directory, not a file", option, path);
-    fs::path parent = fs::path(path).parent_path();
+    case Existing::Other:
+        return make_error(ErrorKind::Output,
+                          "{} {}: not a regular file, a pipe or a terminal (a block device or a socket)", option, path);
+    case Existing::Stream:
+        if (access(path.c_str(), W_OK) != 0)
+            return make_error(ErrorKind::Output, "{} {}: cannot be written: {}", option, path, strerror(errno));
+        return Ok{};
+    case Existing::Regular:
+    case Existing::Nothing:
+        break;
+    }
+    // A new or regular file is written beside its final name (a symbolic
+    // link's target), then renamed over it.
+    fs::path target = fs::weakly_canonical(path, ec);
+    if (ec)
+        target = path;
+    fs::path parent = target.parent_path();
     if (parent.empty())
         parent = ".";
     if (!fs::is_directory(parent, ec))
@@ -28,7 +105,7 @@ Status check_output_path(const std::string& path, const std::string& option)
     if (access(parent.c_str(), W_OK) != 0)
         return make_error(ErrorKind::Output, "{} {}: cannot write in {}: {}", option, path, parent.string(),
                           strerror(errno));
-    if (fs::exists(path, ec) && access(path.c_str(), W_OK) != 0)
+    if (fs::exists(target, ec) && access(target.c_str(), W_OK) != 0)
         return make_error(ErrorKind::Output, "{} {}: cannot be written: {}", option, path, strerror(errno));
     return Ok{};
 }
@@ -41,15 +118,31 @@ Status write_output_file(const std::string& path, const std::string& content, co
                               strerror(errno));
         return Ok{};
     }
-    std::string temporary = path + ".tmp." + std::to_string(getpid());
-    FILE* f = fopen(temporary.c_str(), "wb");
+    switch (existing(path)) {
+    case Existing::Stream:
+        return write_stream(path, content, what);
+    case Existing::Directory:
+    case Existing::Other:
+        // Never renamed over: a device node or a directory stays what it is.
+        return make_error(ErrorKind::Output, "{}: cannot write the {}: not a regular file", path, what);
+    case Existing::Regular:
+    case Existing::Nothing:
+        break;
+    }
+    // Through a symbolic link, the link stays and its target is replaced.
+    std::error_code ec;
+    std::string target = std::filesystem::weakly_canonical(path, ec).string();
+    if (ec || target.empty())
+        target = path;
+    std::string temporary = target + ".tmp." + std::to_string(getpid());
+    FILE* f = fopen(temporary.c_str(), "wbx");
     if (!f)
         return make_error(ErrorKind::Output, "{}: cannot write the {}: {}", path, what, strerror(errno));
     bool ok = fwrite(content.data(), 1, content.size(), f) == content.size();
     ok = (fflush(f) == 0) && ok;
     int saved = errno;
     ok = (fclose(f) == 0) && ok;
-    if (ok && rename(temporary.c_str(), path.c_str()) == 0)
+    if (ok && rename(temporary.c_str(), target.c_str()) == 0)
         return Ok{};
     saved = saved ? saved : errno;
     remove(temporary.c_str());

@@ -2,7 +2,10 @@
 // Files a run writes (--report, --trace, --serial-log): checked before the
 // boot starts, so a path that cannot be written fails at once, and written
 // whole at the end through a temporary file beside them and a rename, so a
-// failed run never leaves half a file. "-" is standard output.
+// failed run never leaves half a file. "-" is standard output; a pipe or a
+// terminal (a named pipe, /dev/stdout) is written as it comes; nothing else
+// that is not a regular file (a block device, a socket) is ever written or
+// replaced.
 
 #include <string>
 
@@ -10,8 +13,9 @@
 
 namespace bootsim {
 
-// Whether `path` can be written: "-", or a file (new or not a directory) in
-// an existing, writable directory. `option` names it in the error.
+// Whether `path` can be written: "-", a writable pipe or terminal, or a
+// new or regular file in an existing, writable directory. `option` names it
+// in the error.
 Status check_output_path(const std::string& path, const std::string& option);
 
 // Writes `content` to `path` whole; the error names the path and why.

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "loader/bzimage.h"
 #include "run/boot_matrix.h"
 #include "run/exit_codes.h"
 #include "run/output_file.h"
@@ -36,12 +37,13 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv)
 
 std::optional<nlohmann::json> read_report(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in) {
-        fmt::print(stderr, "bootsim: error: {}: cannot read the report: {}\n", path, strerror(errno));
+    // Read as every input is (a FIFO or a device is refused, not read).
+    auto bytes = read_file(path, "report");
+    if (!bytes) {
+        fmt::print(stderr, "bootsim: error: {}\n", bytes.error().message);
         return std::nullopt;
     }
-    auto j = nlohmann::json::parse(in, nullptr, false);
+    auto j = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
     if (j.is_discarded() || !j.is_object() || j.value("schema", "") != "bootsim-report") {
         fmt::print(stderr, "bootsim: error: {}: not a bootsim report (JSON with \"schema\": \"bootsim-report\")\n", path);
         return std::nullopt;

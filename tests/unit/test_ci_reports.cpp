@@ -188,6 +188,51 @@ TEST(OutputFile, WritesWholeOrRefusesUpFront)
     std::filesystem::remove_all(dir);
 }
 
+// An output that is not a regular file is never replaced: a pipe or a
+// character device is written as it comes, a named pipe nobody reads fails
+// at once, a block device is refused; through a symbolic link the target is
+// replaced and the link stays.
+TEST(OutputFile, NeverReplacesWhatIsNotARegularFile)
+{
+    auto dir = std::filesystem::temp_directory_path() / ("bootsim-out-special-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    // /dev/full: written (and failing with ENOSPC), still a device after.
+    auto full = write_output_file("/dev/full", "{}\n", "report");
+    ASSERT_FALSE(full);
+    EXPECT_NE(full.error().message.find("No space left"), std::string::npos) << full.error().message;
+    EXPECT_TRUE(std::filesystem::is_character_file("/dev/full"));
+    EXPECT_TRUE(check_output_path("/dev/null", "--trace"));
+    EXPECT_TRUE(write_output_file("/dev/null", "{}\n", "trace"));
+    EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+    // A named pipe nobody reads: an error at once, not a hang.
+    std::string fifo = (dir / "fifo").string();
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    auto unread = write_output_file(fifo, "{}\n", "report");
+    ASSERT_FALSE(unread);
+    EXPECT_NE(unread.error().message.find("nobody reads"), std::string::npos);
+    EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+    // A symbolic link to a regular file.
+    std::string target = (dir / "target.json").string(), link = (dir / "link.json").string();
+    std::ofstream(target) << "old";
+    std::filesystem::create_symlink(target, link);
+    ASSERT_TRUE(write_output_file(link, "new", "report"));
+    EXPECT_TRUE(std::filesystem::is_symlink(link));
+    std::ifstream in(target);
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "new");
+    // A block device is no output (found through /sys, whatever this
+    // machine's disk is called).
+    for (const auto& e : std::filesystem::directory_iterator("/dev")) {
+        if (!e.is_block_file())
+            continue;
+        auto refused = check_output_path(e.path().string(), "--report");
+        EXPECT_FALSE(refused) << e.path();
+        EXPECT_FALSE(write_output_file(e.path().string(), "x", "report")) << e.path();
+        EXPECT_TRUE(std::filesystem::is_block_file(e.path()));
+        break;
+    }
+    std::filesystem::remove_all(dir);
+}
+
 // What the guest prints need not be UTF-8: the report and the trace replace
 // what is not, rather than fail to be written.
 TEST(RunReport, GuestBytesThatAreNotUtf8)
