@@ -9,13 +9,15 @@ Result<ExpectMatcher*> ExpectMatcher::create(Machine& machine, const std::vector
 {
     auto* matcher = new ExpectMatcher(machine);
     for (const std::string& p : patterns) {
-        try {
-            matcher->m_patterns.push_back({p, std::regex(p, std::regex::ECMAScript), false});
-        } catch (const std::regex_error& e) {
+        RE2::Options options;
+        options.set_log_errors(false);
+        auto regex = std::make_unique<re2::RE2>(p, options);
+        if (!regex->ok()) {
             delete matcher;
             return make_error(ErrorKind::BadUsage, "--expect: \"{}\" is not a valid regular expression: {}", p,
-                              e.what());
+                              regex->error());
         }
+        matcher->m_patterns.push_back({p, std::move(regex), false});
     }
     matcher->m_remaining = matcher->m_patterns.size();
     return matcher;
@@ -36,7 +38,7 @@ void ExpectMatcher::on_event(const BootEvent& event)
 void ExpectMatcher::check_line(const std::string& line)
 {
     for (Pattern& p : m_patterns) {
-        if (!p.matched && std::regex_search(line, p.regex)) {
+        if (!p.matched && RE2::PartialMatch(line, *p.regex)) {
             p.matched = true;
             if (--m_remaining == 0)
                 m_machine.request_stop(RunEnd::ExpectMatched, "the console showed every --expect pattern");

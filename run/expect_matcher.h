@@ -1,10 +1,16 @@
 #pragma once
 // --expect: ends the run with success once the guest's console has shown
 // every pattern. Matching is per line, on the console text as it arrives.
+// The patterns are RE2's (github.com/google/re2/wiki/Syntax): its matching
+// takes time linear in the line, whatever the pattern, where a backtracking
+// engine (std::regex) can spend hours on `(a*)*b` or overflow its stack on a
+// long line, out of --timeout's reach, since matching runs on the CPU thread.
 
-#include <regex>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include "core/boot_event.h"
 #include "core/machine.h"
@@ -25,7 +31,7 @@ private:
     void check_line(const std::string& line);
 
     Machine& m_machine;
-    struct Pattern { std::string text; std::regex regex; bool matched = false; };
+    struct Pattern { std::string text; std::unique_ptr<re2::RE2> regex; bool matched = false; };
     std::vector<Pattern> m_patterns;
     size_t m_remaining = 0;
     std::string m_line;

@@ -12,7 +12,7 @@ deps="$top/.deps"
 packages=(
     build-essential cmake pkg-config ninja-build
     zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
-    libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcapstone-dev libbz2-dev libpng-dev libssl-dev libtomlplusplus-dev
+    libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcapstone-dev libbz2-dev libpng-dev libssl-dev libtomlplusplus-dev libre2-dev
     linux-libc-dev
     busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3 python3-jsonschema
     qemu-system-x86

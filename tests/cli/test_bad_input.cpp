@@ -301,6 +301,21 @@ TEST_F(BadInput, ConsoleFloodEndsAtTheTimeoutWithBoundedOutputs)
     EXPECT_TRUE(nlohmann::json::accept(std::ifstream(trace)));
 }
 
+// A pattern that makes a backtracking engine take exponential time, on a
+// guest line that never ends: --expect's matching stays linear, so the run
+// still ends at its timeout.
+TEST_F(BadInput, ExpectPatternsCannotHangTheRun)
+{
+    fake::FakeKernel fk;
+    // mov dx, 0x3f8; loop: mov al, 'A'; out dx, al; jmp loop (no newline, ever)
+    fk.entry64_code = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xeb, 0xfb};
+    std::string k = write("line", fake::build_fake_bzimage(fk));
+    auto r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k +
+                         " --headless --timeout 2 --expect '(A*)*B' --expect '(A|AA)+C' >/dev/null 2>" +
+                         (m_dir / "log").string());
+    EXPECT_EQ(r.exit_code, exit_timeout);
+}
+
 // A headless run has a timeout even when none is given (the report says
 // which), so that a guest that never halts cannot hang a CI job.
 TEST_F(BadInput, HeadlessRunsHaveADefaultTimeout)

@@ -199,3 +199,17 @@ TEST(GuestContainment, AnInterruptStormEndsAtTheTimeout)
     EXPECT_EQ(outcome.end, RunEnd::Timeout) << outcome.reason;
     EXPECT_GT(storm.acknowledged, 1000u);
 }
+
+// The MMIO space reaches exactly as far as the physical address width the
+// guest is told in CPUID 0x80000008 (EAX bits 7-0).
+TEST(GuestContainment, PhysicalLimitIsWhatCpuidReports)
+{
+    bool found = false;
+    for (const Cpu::CpuidLeaf& l : Cpu::cpuid_table()) {
+        if (l.leaf != 0x80000008)
+            continue;
+        found = true;
+        EXPECT_EQ(Cpu::physical_limit, 1ull << (l.eax & 0xff));
+    }
+    EXPECT_TRUE(found);
+}
