@@ -1,10 +1,9 @@
 #include "run/run_report.h"
 
-#include "run/output_limits.h"
-
 #include <fmt/format.h>
 
 #include "core/boot_plan.h"
+#include "run/output_limits.h"
 
 namespace bootsim {
 

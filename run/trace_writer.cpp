@@ -53,13 +53,13 @@ void TraceWriter::on_event(const BootEvent& e)
         break;
     case EventKind::RegionPlaced:
         add_instant({e.virtual_ns, track_events, "region " + e.text,
-                              {{"role", region_role_name(RegionRole(e.value))},
-                               {"address", fmt::format("{:#x}", e.address)},
-                               {"size", e.size}}});
+                     {{"role", region_role_name(RegionRole(e.value))},
+                      {"address", fmt::format("{:#x}", e.address)},
+                      {"size", e.size}}});
         break;
     case EventKind::DecompressorMoved:
         add_instant({e.virtual_ns, track_events, "decompressor moved",
-                              {{"address", fmt::format("{:#x}", e.address)}, {"size", e.size}}});
+                     {{"address", fmt::format("{:#x}", e.address)}, {"size", e.size}}});
         break;
     case EventKind::Note:
         add_instant({e.virtual_ns, track_events, e.text, nlohmann::json::object()});
@@ -69,9 +69,9 @@ void TraceWriter::on_event(const BootEvent& e)
         break;
     case EventKind::DiskIo:
         m_disk_total += e.size;
-        // One sample per counter bucket: the last total in it.
+        // One sample per counter bucket: the last total in it, at its time.
         if (!m_disk_bytes.empty() && m_disk_bytes.back().first / interrupt_bucket_ns == e.virtual_ns / interrupt_bucket_ns)
-            m_disk_bytes.back().second = m_disk_total;
+            m_disk_bytes.back() = {e.virtual_ns, m_disk_total};
         else
             m_disk_bytes.emplace_back(e.virtual_ns, m_disk_total);
         break;

@@ -250,3 +250,45 @@ TEST(RunReport, GuestBytesThatAreNotUtf8)
     EXPECT_EQ(json["console"]["text"][0], "ok \xef\xbf\xbd\xef\xbf\xbd bad");
     ASSERT_NO_THROW(nlohmann::json::parse(trace.text(0, 0)));
 }
+
+// A guest that floods its console, its notes or its interrupts: what the
+// outputs keep is bounded (run/output_limits.h), and each says what it
+// dropped or counted.
+TEST(OutputLimits, FloodsAreKeptBounded)
+{
+    RunReport report;
+    TraceWriter trace;
+    SerialLog serial;
+    const std::string line(1000, 'x');
+    BootEvent e{.kind = EventKind::SerialOutput, .text = line + "\n"};
+    const uint64_t lines = 60'000;  // 60 MB of console
+    for (uint64_t i = 0; i < lines; ++i) {
+        e.virtual_ns = i * 1000;
+        report.on_event(e);
+        trace.on_event(e);
+        serial.on_event(e);
+    }
+    // One line that never ends: cut, not grown without end.
+    BootEvent endless{.kind = EventKind::SerialOutput, .text = std::string(1 << 20, 'y')};
+    serial.on_event(endless);
+    for (uint64_t i = 0; i < 200'000; ++i) {
+        report.on_event({.kind = EventKind::Note, .virtual_ns = i, .text = "note"});
+        trace.on_event({.kind = EventKind::Note, .virtual_ns = i, .text = "note"});
+    }
+    for (uint64_t i = 0; i < 1'000'000; ++i)  // a storm within 1 s of guest time
+        trace.on_event({.kind = EventKind::Interrupt, .virtual_ns = i * 1000, .value = 0x30});
+
+    auto json = nlohmann::json::parse(report.text());
+    EXPECT_EQ(json["console"]["lines"], 50'000);
+    EXPECT_EQ(json["console"]["bytes"], lines * (line.size() + 1));
+    EXPECT_EQ(json["notes"].size(), 100'000u);
+    std::string log = serial.text();
+    EXPECT_LT(log.size(), (32u << 20) + 4096);
+    EXPECT_NE(log.find("more console lines were not kept"), std::string::npos);
+    auto events = nlohmann::json::parse(trace.text(lines * 1000, 0))["traceEvents"];
+    EXPECT_LE(events.size(), 100'000u + 1000u);
+    size_t counters = 0;
+    for (const auto& ev : events)
+        counters += ev["ph"] == "C";
+    EXPECT_LE(counters, 200u);  // one per 10 ms bucket, not one per interrupt
+}
