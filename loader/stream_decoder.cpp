@@ -133,7 +133,7 @@ const char* lzma_error_name(lzma_ret ret)
     case LZMA_OPTIONS_ERROR: return "unsupported compression options";
     case LZMA_DATA_ERROR: return "data error";
     case LZMA_MEM_ERROR: return "out of memory";
-    case LZMA_MEMLIMIT_ERROR: return "memory limit reached";
+    case LZMA_MEMLIMIT_ERROR: return "its header asks for a dictionary over the 1 GiB memory limit";
     case LZMA_UNSUPPORTED_CHECK: return "unsupported integrity check";
     default: return "liblzma error";
     }
@@ -143,10 +143,18 @@ const char* lzma_error_name(lzma_ret ret)
 // legacy .lzma "alone" format). Without LZMA_CONCATENATED the decoder stops
 // at the end of its stream; the zero padding an .xz stream may carry is
 // the caller's business, as in the kernel.
+//
+// The decoder allocates the dictionary its header names, up to 4 GiB for
+// the .lzma format, before it has read a byte of data: a 20-byte hostile
+// file must not make us allocate that (found by fuzzing). Real kernels and
+// initrds use dictionaries of 8 to 64 MiB (xz -9: 64 MiB); 1 GiB is far
+// above them and below what a host can spare without thought.
+constexpr uint64_t lzma_memory_limit = uint64_t(1) << 30;
+
 StreamResult decode_lzma(bool xz, std::span<const uint8_t> in, const ByteSink& sink)
 {
     lzma_stream s = LZMA_STREAM_INIT;
-    lzma_ret init = xz ? lzma_stream_decoder(&s, UINT64_MAX, 0) : lzma_alone_decoder(&s, UINT64_MAX);
+    lzma_ret init = xz ? lzma_stream_decoder(&s, lzma_memory_limit, 0) : lzma_alone_decoder(&s, lzma_memory_limit);
     if (init != LZMA_OK)
         return stopped(StreamOutcome::InitFailed, 0,
                        fmt::format("liblzma failed to initialise ({})", lzma_error_name(init)));

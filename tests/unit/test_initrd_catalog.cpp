@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "loader/initrd_catalog.h"
+#include "loader/stream_decoder.h"
 #include "unit/compress_for_tests.h"
 
 namespace bootsim {
@@ -560,4 +561,27 @@ TEST(InitrdCatalog, ReadsTheRealInitrd)
 }
 
 }  // namespace
+// An .lzma header names its dictionary size, and liblzma allocates it
+// before reading any data: a few hostile bytes asking for 4 GiB are refused
+// at the decoder's memory limit instead (found by fuzzing; the inputs are
+// in fuzz/regressions/).
+TEST(StreamDecoder, LzmaDictionaryOverTheLimitIsRefusedNotAllocated)
+{
+    // props 0x5d, dictionary 0xf4000000 (3.8 GiB), unknown size, then data.
+    std::vector<uint8_t> hostile = {0x5d, 0x00, 0x00, 0x00, 0xf4, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff, 0xff, 0xff, 0x00, 0x10, 0x49, 0x49, 0x00};
+    auto r = decode_stream(Codec::Lzma, hostile, [](std::span<const uint8_t>) { return true; });
+    EXPECT_EQ(r.outcome, StreamOutcome::Corrupt);
+    EXPECT_NE(r.reason.find("memory limit"), std::string::npos) << r.reason;
+    // A real .lzma file (64 MiB dictionary at most) still decodes.
+    Bytes text(100000, 'k');
+    Bytes out;
+    auto ok = decode_stream(Codec::Lzma, fake::lzma_alone(text), [&](std::span<const uint8_t> b) {
+        out.insert(out.end(), b.begin(), b.end());
+        return true;
+    });
+    EXPECT_EQ(ok.outcome, StreamOutcome::End);
+    EXPECT_EQ(out, text);
+}
+
 }  // namespace bootsim
