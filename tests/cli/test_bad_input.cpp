@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run/exit_codes.h"
+#include "cli/cli_fixture.h"
 #include "support/run_command.h"
 #include "unit/fake_bzimage.h"
 
@@ -25,24 +26,8 @@ using bootsim::test::run_command;
 
 namespace {
 
-class BadInput : public ::testing::Test {
+class BadInput : public test::CliTest {
 protected:
-    void SetUp() override
-    {
-        m_dir = std::filesystem::temp_directory_path() /
-                ("bootsim-cli-" + std::to_string(::getpid()) + "-" +
-                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::create_directories(m_dir);
-    }
-    void TearDown() override { std::filesystem::remove_all(m_dir); }
-
-    std::string write(const std::string& name, const std::vector<uint8_t>& bytes)
-    {
-        std::string path = (m_dir / name).string();
-        std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        return path;
-    }
-
     // Expects the exit code (bad input unless said) and exactly one error
     // line containing each of `needles`.
     void expect_rejected(const std::string& args, std::initializer_list<std::string> needles,
@@ -55,8 +40,6 @@ protected:
         for (const std::string& needle : needles)
             EXPECT_NE(errors.find(needle), std::string::npos) << "missing \"" << needle << "\" in: " << r.output;
     }
-
-    std::filesystem::path m_dir;
 };
 
 }  // namespace
@@ -264,75 +247,4 @@ TEST_F(BadInput, ScreenshotOptions)
     usage("--screenshot-at init", "--screenshot-at needs --screenshot");
     usage("--screenshot x.png --screenshot-at lunch", "lunch");
     usage("--screenshot x.png --headless", "--headless");
-}
-
-namespace {
-
-// x86-64 code for a hand-made guest at the 64-bit entry: it writes "A\n"
-// to COM1 without end.
-//   mov dx, 0x3f8; loop: mov al, 'A'; out dx, al; mov al, 10; out dx, al; jmp loop
-const std::vector<uint8_t> console_flood = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xb0, 0x0a, 0xee, 0xeb, 0xf8};
-
-}  // namespace
-
-// A guest that writes its console without end is bounded by --timeout; the
-// outputs are still written whole and valid, and what they keep is bounded
-// (run/output_limits.h) while stdout gets every byte.
-TEST_F(BadInput, ConsoleFloodEndsAtTheTimeoutWithBoundedOutputs)
-{
-    fake::FakeKernel fk;
-    fk.entry64_code = console_flood;
-    std::string k = write("flood", fake::build_fake_bzimage(fk));
-    std::string report = (m_dir / "r.json").string(), serial = (m_dir / "s.log").string(),
-                trace = (m_dir / "t.json").string(), out = (m_dir / "stdout").string();
-    auto r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k +
-                         " --headless --timeout 3 --report " + report + " --serial-log " + serial + " --trace " +
-                         trace + " >" + out + " 2>&1");
-    EXPECT_EQ(r.exit_code, exit_timeout) << r.output;
-    uint64_t printed = std::filesystem::file_size(out);
-    EXPECT_GT(printed, 100'000u);
-    // Every byte reached stdout; the report counted them all but keeps at
-    // most its line limit.
-    auto json = nlohmann::json::parse(std::ifstream(report));
-    EXPECT_EQ(json["outcome"]["end"], "timeout");
-    EXPECT_GE(json["console"]["bytes"].get<uint64_t>(), printed / 2);
-    EXPECT_LE(json["console"]["lines"].get<uint64_t>(), 50'000u);
-    EXPECT_LE(std::filesystem::file_size(serial), (32u << 20) + 4096);
-    EXPECT_TRUE(nlohmann::json::accept(std::ifstream(trace)));
-}
-
-// A pattern that makes a backtracking engine take exponential time, on a
-// guest line that never ends: --expect's matching stays linear, so the run
-// still ends at its timeout.
-TEST_F(BadInput, ExpectPatternsCannotHangTheRun)
-{
-    fake::FakeKernel fk;
-    // mov dx, 0x3f8; loop: mov al, 'A'; out dx, al; jmp loop (no newline, ever)
-    fk.entry64_code = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xeb, 0xfb};
-    std::string k = write("line", fake::build_fake_bzimage(fk));
-    auto r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k +
-                         " --headless --timeout 2 --expect '(A*)*B' --expect '(A|AA)+C' >/dev/null 2>" +
-                         (m_dir / "log").string());
-    EXPECT_EQ(r.exit_code, exit_timeout);
-}
-
-// A headless run has a timeout even when none is given (the report says
-// which), so that a guest that never halts cannot hang a CI job.
-TEST_F(BadInput, HeadlessRunsHaveADefaultTimeout)
-{
-    fake::FakeKernel fk;
-    fk.entry64_code = {0xeb, 0xfe};  // jmp $
-    std::string k = write("spin", fake::build_fake_bzimage(fk));
-    std::string report = (m_dir / "r.json").string();
-    auto r = run_bootsim("--kernel " + k + " --headless --stop-at loaded --report " + report);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    auto json = nlohmann::json::parse(std::ifstream(report));
-    EXPECT_EQ(json["run"]["timeout_seconds"], 600.0);
-    r = run_bootsim("--kernel " + k + " --headless --timeout 0 --stop-at loaded --report " + report);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    json = nlohmann::json::parse(std::ifstream(report));
-    EXPECT_TRUE(json["run"]["timeout_seconds"].is_null());
-    // The default ends a spinning guest; --timeout shortens it here.
-    r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k + " --headless --timeout 1 2>&1");
-    EXPECT_EQ(r.exit_code, exit_timeout) << r.output;
 }
