@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "run/output_file.h"
+
 namespace bootsim::forced_exit {
 
 namespace {
@@ -16,27 +18,21 @@ namespace {
 // it current, so the handler never sees a string being rewritten.
 std::array<std::string, 2> g_texts;
 std::atomic<int> g_current{-1};
-std::string g_path, g_temporary;
+std::string g_path, g_temporary;  // no temporary: a pipe or terminal, written as it comes
 std::atomic<bool> g_armed{false};
-
-void write_all(int fd, const char* data, size_t size)
-{
-    while (size > 0) {
-        ssize_t n = ::write(fd, data, size);
-        if (n <= 0)
-            return;
-        data += n;
-        size -= size_t(n);
-    }
-}
 
 }  // namespace
 
 void arm(const std::string& report_path)
 {
-    g_path = report_path;
-    g_temporary = report_path + ".forced.tmp";
-    g_armed = !report_path.empty();
+    // The same rules as every output (output_file.h), decided now: the
+    // handler can only write.
+    auto target = report_path.empty() || report_path == "-" ? std::nullopt : output_target(report_path);
+    if (!target)
+        return;
+    g_path = target->path;
+    g_temporary = target->stream ? "" : target->path + ".forced.tmp";
+    g_armed = true;
 }
 
 void disarm()
@@ -58,12 +54,15 @@ void exit_now(int code)
     write_all(STDERR_FILENO, line, sizeof line - 1);
     int current = g_current.load();
     if (g_armed.load() && current >= 0) {
-        int fd = ::open(g_temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        bool stream = g_temporary.empty();
+        int fd = stream ? ::open(g_path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                        : ::open(g_temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             const std::string& text = g_texts[size_t(current)];
             write_all(fd, text.data(), text.size());
             ::close(fd);
-            ::rename(g_temporary.c_str(), g_path.c_str());
+            if (!stream)
+                ::rename(g_temporary.c_str(), g_path.c_str());
         }
     }
     _exit(code);

@@ -16,13 +16,11 @@ namespace {
 // What is already at `path`, following symbolic links.
 enum class Existing { Nothing, Regular, Stream, Directory, Other };
 
-Existing existing(const std::string& path, struct stat* st_out = nullptr)
+Existing existing(const std::string& path)
 {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0)
         return Existing::Nothing;
-    if (st_out)
-        *st_out = st;
     if (S_ISREG(st.st_mode))
         return Existing::Regular;
     if (S_ISDIR(st.st_mode))
@@ -34,22 +32,6 @@ Existing existing(const std::string& path, struct stat* st_out = nullptr)
     return Existing::Other;
 }
 
-bool write_all(int fd, const std::string& content)
-{
-    const char* p = content.data();
-    size_t left = content.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        left -= size_t(n);
-    }
-    return true;
-}
-
 // Streams: opened without blocking (a FIFO nobody reads fails with ENXIO
 // instead of hanging), then written in blocking mode.
 Status write_stream(const std::string& path, const std::string& content, const std::string& what)
@@ -59,7 +41,7 @@ Status write_stream(const std::string& path, const std::string& content, const s
         return make_error(ErrorKind::Output, "{}: cannot write the {}: {}", path, what,
                           errno == ENXIO ? "a named pipe nobody reads" : strerror(errno));
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    bool ok = write_all(fd, content);
+    bool ok = write_all(fd, content.data(), content.size());
     int saved = errno;
     ::close(fd);
     if (!ok)
@@ -68,6 +50,38 @@ Status write_stream(const std::string& path, const std::string& content, const s
 }
 
 }  // namespace
+
+bool write_all(int fd, const char* data, size_t size)
+{
+    while (size > 0) {
+        ssize_t n = ::write(fd, data, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        size -= size_t(n);
+    }
+    return true;
+}
+
+std::optional<OutputTarget> output_target(const std::string& path)
+{
+    switch (existing(path)) {
+    case Existing::Stream:
+        return OutputTarget{path, true};
+    case Existing::Directory:
+    case Existing::Other:
+        return std::nullopt;
+    case Existing::Regular:
+    case Existing::Nothing:
+        break;
+    }
+    // Through a symbolic link, the link stays and its target is replaced.
+    std::error_code ec;
+    std::string target = std::filesystem::weakly_canonical(path, ec).string();
+    return OutputTarget{ec || target.empty() ? path : target, false};
+}
 
 Status check_output_path(const std::string& path, const std::string& option)
 {
@@ -118,22 +132,13 @@ Status write_output_file(const std::string& path, const std::string& content, co
                               strerror(errno));
         return Ok{};
     }
-    switch (existing(path)) {
-    case Existing::Stream:
-        return write_stream(path, content, what);
-    case Existing::Directory:
-    case Existing::Other:
-        // Never renamed over: a device node or a directory stays what it is.
+    auto out = output_target(path);
+    // Never renamed over: a device node or a directory stays what it is.
+    if (!out)
         return make_error(ErrorKind::Output, "{}: cannot write the {}: not a regular file", path, what);
-    case Existing::Regular:
-    case Existing::Nothing:
-        break;
-    }
-    // Through a symbolic link, the link stays and its target is replaced.
-    std::error_code ec;
-    std::string target = std::filesystem::weakly_canonical(path, ec).string();
-    if (ec || target.empty())
-        target = path;
+    if (out->stream)
+        return write_stream(path, content, what);
+    const std::string& target = out->path;
     std::string temporary = target + ".tmp." + std::to_string(getpid());
     FILE* f = fopen(temporary.c_str(), "wbx");
     if (!f)

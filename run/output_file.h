@@ -7,6 +7,8 @@
 // that is not a regular file (a block device, a socket) is ever written or
 // replaced.
 
+#include <cstddef>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -17,6 +19,19 @@ namespace bootsim {
 // new or regular file in an existing, writable directory. `option` names it
 // in the error.
 Status check_output_path(const std::string& path, const std::string& option);
+
+// Where the bytes for `path` go: a pipe or terminal is written as it comes
+// (`stream`); a new or regular file through a temporary file renamed over
+// `path`, which is the target of a symbolic link. Nothing for what is no
+// output (a directory, a block device, a socket).
+struct OutputTarget {
+    std::string path;
+    bool stream = false;
+};
+std::optional<OutputTarget> output_target(const std::string& path);
+
+// write(2) until all of it is written; async-signal-safe.
+bool write_all(int fd, const char* data, size_t size);
 
 // Writes `content` to `path` whole; the error names the path and why.
 Status write_output_file(const std::string& path, const std::string& content, const std::string& what);

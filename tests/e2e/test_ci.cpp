@@ -418,4 +418,15 @@ TEST(CiOutputs, SecondSignalForcesExitWithAMinimalReport)
         has_initramfs |= p["phase"] == "initramfs";
     EXPECT_TRUE(has_initramfs) << json["phases"].dump();
     EXPECT_FALSE(std::filesystem::exists(report + ".forced.tmp"));
+
+    // A report that goes to a character device is written into it, never
+    // renamed over it.
+    Interactive to_device(boot_args("bookworm/cloud") + " --timeout 300 --report /dev/null");
+    ASSERT_TRUE(to_device.wait_for("Run /init", 120)) << to_device.output();
+    to_device.signal(SIGSTOP);
+    to_device.signal(SIGINT);
+    to_device.signal(SIGTERM);
+    to_device.signal(SIGCONT);
+    EXPECT_EQ(to_device.wait_exit(60), exit_interrupted) << to_device.output();
+    EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 }
