@@ -395,16 +395,23 @@ TEST(Matrix, RunsEntriesReportsBadOnesWritesJUnit)
 // and the report it leaves says so and is valid. SIGINT and SIGTERM are
 // sent to a stopped process, so both handlers run back to back when it
 // continues (two SIGINTs would merge into one while it is stopped).
+namespace {
+// Boots until /init, then sends the two signals back to back; the exit code.
+int signal_twice_at_init(Interactive& guest)
+{
+    if (!guest.wait_for("Run /init", 120))
+        return -1;
+    for (int signo : {SIGSTOP, SIGINT, SIGTERM, SIGCONT})
+        guest.signal(signo);
+    return guest.wait_exit(60);
+}
+}  // namespace
+
 TEST(CiOutputs, SecondSignalForcesExitWithAMinimalReport)
 {
     std::string report = temp_report("forced");
     Interactive guest(boot_args("bookworm/cloud") + " --timeout 300 --report " + report);
-    ASSERT_TRUE(guest.wait_for("Run /init", 120)) << guest.output();
-    guest.signal(SIGSTOP);
-    guest.signal(SIGINT);
-    guest.signal(SIGTERM);
-    guest.signal(SIGCONT);
-    EXPECT_EQ(guest.wait_exit(60), exit_interrupted) << guest.output();
+    EXPECT_EQ(signal_twice_at_init(guest), exit_interrupted) << guest.output();
     EXPECT_NE(guest.output().find("a second interrupt: exiting at once"), std::string::npos) << guest.output();
     EXPECT_EQ(schema_problems(report), "");
     auto json = read_report(report);
@@ -422,11 +429,6 @@ TEST(CiOutputs, SecondSignalForcesExitWithAMinimalReport)
     // A report that goes to a character device is written into it, never
     // renamed over it.
     Interactive to_device(boot_args("bookworm/cloud") + " --timeout 300 --report /dev/null");
-    ASSERT_TRUE(to_device.wait_for("Run /init", 120)) << to_device.output();
-    to_device.signal(SIGSTOP);
-    to_device.signal(SIGINT);
-    to_device.signal(SIGTERM);
-    to_device.signal(SIGCONT);
-    EXPECT_EQ(to_device.wait_exit(60), exit_interrupted) << to_device.output();
+    EXPECT_EQ(signal_twice_at_init(to_device), exit_interrupted) << to_device.output();
     EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 }
