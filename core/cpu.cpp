@@ -902,6 +902,31 @@ void Cpu::invalidate_code(uint64_t address, uint64_t length)
     repair_after_exit();
 }
 
+bool Cpu::invalidate_code_from_hook(uint64_t address, uint64_t length)
+{
+    // Unicorn finds a page's translations through an instruction fetch of
+    // its address (get_page_addr_code). From a hook that lookup must not
+    // fault: the fault it catches would stay pending and reach the guest
+    // when the block ends. So every page must be fetchable, as our own walk
+    // of the guest's tables says, or nothing is done here.
+    PagingMode mode = paging_mode();
+    uint64_t end = address + length;
+    if (length == 0 || end < address)
+        return false;
+    for (uint64_t page = address & ~uint64_t(0xfff); page < end; page += 0x1000)
+        if (!executable(m_memory, mode, page))
+            return false;
+    m_counter.forget(address, end);
+    while (address < end) {
+        uint64_t page_end = std::min(end, (address | 0xfff) + 1);
+        // With no faulting return address, Unicorn unlinks the translations
+        // without touching the block running now, which goes on to its end.
+        uc_ctl_remove_cache(engine(m_uc), address, page_end);
+        address = page_end;
+    }
+    return true;
+}
+
 void Cpu::invalidate_all_code()
 {
     m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
@@ -924,6 +949,11 @@ uint64_t Cpu::rip() const
     return read_reg(m_uc, UC_X86_REG_RIP);
 }
 
+uint64_t Cpu::gpr(int index) const
+{
+    return index >= 0 && index < 16 ? read_reg(m_uc, unicorn_gpr_ids[index]) : 0;
+}
+
 PagingMode Cpu::paging_mode() const
 {
     PagingMode m;
@@ -935,6 +965,7 @@ PagingMode Cpu::paging_mode() const
     m.pae = cr4 & (1 << 5);
     m.la57 = cr4 & (1 << 12);
     m.long_mode = efer.value & (1 << 10);
+    m.nxe = efer.value & (1 << 11);
     m.cr3 = read_reg(m_uc, UC_X86_REG_CR3);
     return m;
 }

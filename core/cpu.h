@@ -105,6 +105,9 @@ public:
     CpuState state() const;
     PagingMode paging_mode() const;
     uint64_t rip() const;
+    // One general register (CpuState::gpr order), without the rest of
+    // state(): what a watch handler on a hot path reads.
+    uint64_t gpr(int index) const;
 
     // External interrupts, delivered from the run loop between blocks.
     // True when RFLAGS.IF is set and no STI/MOV SS shadow blocks delivery.
@@ -162,6 +165,10 @@ public:
     // page by page (the guest patched it through another mapping).
     // Never from inside a hook.
     void invalidate_code(uint64_t address, uint64_t length);
+    // The same from inside a hook, so that the CPU need not stop for it:
+    // done only when every page of the range is mapped executable (false,
+    // and nothing dropped, otherwise: then stop and use invalidate_code).
+    bool invalidate_code_from_hook(uint64_t address, uint64_t length);
 
     // Drops every translated block (the guest rewrote code it is about to
     // run, and where is not known). Never from inside a hook.

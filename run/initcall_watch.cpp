@@ -45,12 +45,12 @@ bool InitcallWatch::on_entry()
 {
     // do_one_initcall(initcall_t fn): the function in RDI, the return
     // address on top of the stack.
-    CpuState s = m_machine.cpu().state();
-    uint64_t return_address = 0;
-    if (!m_machine.cpu().read_virtual(s.gpr[rsp], &return_address, 8))
+    const Cpu& cpu = m_machine.cpu();
+    uint64_t sp = cpu.gpr(rsp), return_address = 0;
+    if (!cpu.read_virtual(sp, &return_address, 8))
         return false;
-    uint64_t function = s.gpr[rdi];
-    Call call{function, name_of(function), s.gpr[rsp] + 8};
+    uint64_t function = cpu.gpr(rdi);
+    Call call{function, name_of(function), sp + 8};
     m_machine.emit({.kind = EventKind::InitcallStarted, .address = function, .text = call.name});
     m_calls.push_back(std::move(call));
     if (m_return_watches.insert(return_address).second) {
@@ -65,13 +65,13 @@ bool InitcallWatch::on_return()
     // The call whose frame this is. Not simply the innermost: module inits
     // run in the tasks that load them (modprobe), and two tasks can be
     // inside do_one_initcall at once, each on its own stack.
-    uint64_t sp = m_machine.cpu().state().gpr[rsp];
+    uint64_t sp = m_machine.cpu().gpr(rsp);
     for (auto it = m_calls.rbegin(); it != m_calls.rend(); ++it) {
         if (it->frame != sp)
             continue;
         m_machine.emit({.kind = EventKind::InitcallReturned,
                         .address = it->function,
-                        .value = uint64_t(int64_t(int32_t(m_machine.cpu().state().gpr[rax]))),
+                        .value = uint64_t(int64_t(int32_t(m_machine.cpu().gpr(rax)))),
                         .text = it->name});
         m_calls.erase(std::next(it).base());
         break;

@@ -197,12 +197,16 @@ bool KernelWatch::on_panic()
 
 bool KernelWatch::on_text_poke(uint64_t address_reg, uint64_t length_reg)
 {
-    CpuState s = m_machine.cpu().state();
-    uint64_t address = s.gpr[address_reg], length = s.gpr[length_reg];
+    uint64_t address = m_machine.cpu().gpr(address_reg), length = m_machine.cpu().gpr(length_reg);
     if (length == 0 || length > 0x100000)
         return false;
     // Dropped before the write: nothing executes the patched bytes while the
     // (interrupts-off) poke runs, so the next execution translates the new ones.
+    // Done here, without stopping the CPU, where the range is mapped
+    // executable; the kernel pokes ~100,000 times while it boots (ftrace's
+    // nops, alternatives, static keys), and a stop each was a tenth of it.
+    if (m_machine.cpu().invalidate_code_from_hook(address, length))
+        return false;
     m_machine.post([this, address, length] { m_machine.cpu().invalidate_code(address, length); });
     return true;
 }

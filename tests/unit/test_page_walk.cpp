@@ -67,3 +67,28 @@ TEST(PageWalk, Legacy32BitWith4MiBPage)
     PagingMode m{.paging = true, .cr3 = 0x1000};
     EXPECT_EQ(translate(*t.mem, m, 0x00800000 + 0x1234), 0x00c01234u);
 }
+
+TEST(PageWalk, ExecutableOnlyWithoutExecuteDisableAtAnyLevel)
+{
+    Tables t;
+    constexpr uint64_t xd = 1ull << 63;
+    t.set(0x1000, 0x2000 | 3);
+    t.set(0x2000, 0x3000 | 3);
+    t.set(0x3000, 0x4000 | 3);                // PD[0] -> PT
+    t.set(0x4000 + 1 * 8, 0x800000 | 3);      // page 1: executable
+    t.set(0x4000 + 2 * 8, 0x801000 | 3 | xd); // page 2: XD in its PTE
+    t.set(0x3000 + 1 * 8, 0xa00000 | 0x83 | xd);  // PD[1]: a 2 MiB XD page
+    PagingMode m = long_mode(0x1000);
+    m.nxe = true;
+    EXPECT_TRUE(executable(*t.mem, m, 0x1000));
+    EXPECT_FALSE(executable(*t.mem, m, 0x2000));
+    EXPECT_FALSE(executable(*t.mem, m, 0x200000 + 0x10));
+    EXPECT_FALSE(executable(*t.mem, m, 0x3000));  // not present
+    // XD in a table entry above the leaf covers everything below it.
+    t.set(0x2000, 0x3000 | 3 | xd);
+    EXPECT_FALSE(executable(*t.mem, m, 0x1000));
+    // Without EFER.NXE the bit means nothing (it is reserved).
+    m.nxe = false;
+    EXPECT_TRUE(executable(*t.mem, m, 0x1000));
+    EXPECT_EQ(translate(*t.mem, m, 0x2000), 0x801000u);
+}
