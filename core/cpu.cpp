@@ -70,8 +70,8 @@ Cpu::~Cpu()
 std::string Cpu::version_string()
 {
     unsigned major = 0, minor = 0;
-    uc_version(&major, &minor);
-    return fmt::format("Unicorn {}.{}", major, minor);
+    unsigned packed = uc_version(&major, &minor);  // major, minor, patch, extra: a byte each
+    return fmt::format("Unicorn {}.{}.{}", major, minor, (packed >> 8) & 0xff);
 }
 
 namespace {
@@ -414,6 +414,13 @@ uint32_t Cpu::count_block(uint64_t address, uint32_t size)
 void Cpu::hook_block(void*, uint64_t address, uint32_t size, void* self_ptr)
 {
     auto* self = static_cast<Cpu*>(self_ptr);
+    ++self->m_blocks;
+    bool for_client = address - self->m_client_begin < self->m_client_span;
+    // Most blocks: nothing to count (counting also covers instruction
+    // deadlines and TSC reads), nothing the client wants, no stop asked for.
+    if (!self->m_counting && !for_client && !self->m_resume_at_watch &&
+        !self->m_stop_requested.load(std::memory_order_relaxed))
+        return;
     // A block that does not start at the watch we stopped at means the
     // guest went elsewhere (an interrupt was delivered first, say).
     if (self->m_resume_at_watch && *self->m_resume_at_watch != address)
@@ -423,7 +430,7 @@ void Cpu::hook_block(void*, uint64_t address, uint32_t size, void* self_ptr)
     // that it is translated again with the hook on the read.
     bool for_tsc_sites = !self->m_new_tsc_sites.empty();
     bool stop = !for_tsc_sites && (self->m_instructions >= self->m_instruction_deadline ||
-                                   self->m_client.on_block(address));
+                                   (for_client && self->m_client.on_block(address)));
     stop = stop || self->m_stop_requested.load(std::memory_order_relaxed);
     self->m_stopped_for_tsc_sites = for_tsc_sites && !stop;
     if (!stop && !for_tsc_sites) {

@@ -349,10 +349,20 @@ RunOutcome Machine::step()
     return outcome;
 }
 
+void Machine::update_client_blocks()
+{
+    if (m_step_from || m_interrupt_waiting || m_stop_for_phase) {
+        m_cpu->set_client_blocks(0, ~0ull);
+        return;
+    }
+    auto [begin, end] = m_tracker->blocks_of_interest();
+    m_cpu->set_client_blocks(begin, end);
+}
+
 bool Machine::on_block(uint64_t address)
 {
-    ++m_blocks_executed;
     if (auto change = m_tracker->on_block(address)) {
+        update_client_blocks();
         if (change->what == PhaseChange::What::DecompressorMoved) {
             if (auto begin = find_moved_copy(change->address))
                 m_tracker->narrow_moved_copy(*begin);
@@ -370,7 +380,7 @@ bool Machine::on_block(uint64_t address)
     // instruction after STI). That block may loop on itself (`sti; 1: jmp
     // 1b`): then the try comes the second time it starts.
     bool retry_interrupt = m_interrupt_waiting && m_cpu->interrupt_flag() &&
-                           (address != m_interrupt_refused_at || m_blocks_executed > m_interrupt_refused_blocks + 1);
+                           (address != m_interrupt_refused_at || m_cpu->blocks() > m_interrupt_refused_blocks + 1);
     bool stop = retry_interrupt ||
                 m_stop_for_phase || m_stop_pending.load(std::memory_order_relaxed);
     if (m_step_from) {
@@ -521,7 +531,7 @@ void Machine::deliver_interrupt()
         // again at the first later block where they are on (see on_block).
         m_interrupt_waiting = true;
         m_interrupt_refused_at = m_cpu->rip();
-        m_interrupt_refused_blocks = m_blocks_executed;
+        m_interrupt_refused_blocks = m_cpu->blocks();
         return;
     }
     int vector = m_interrupts->acknowledge();
@@ -554,6 +564,15 @@ bool Machine::idle()
         uint64_t next = next_deadline();
         if (next != TimedDevice::never) {
             uint64_t now = now_ns();
+            if (next > now && !idle_skipping()) {
+                // Wait it out, as a real PC does; posted work or a stop ends
+                // the wait early.
+                std::unique_lock lock(m_post_mutex);
+                m_post_cv.wait_for(lock, std::chrono::nanoseconds(next - now), [&] {
+                    return !m_posted.empty() || m_stop_pending.load() || m_signalled.load();
+                });
+                continue;
+            }
             if (next > now) {
                 uint64_t skip = next - now;
                 m_skipped_ns += skip;
@@ -621,6 +640,7 @@ RunOutcome Machine::run(const RunLimits& limits)
             break;
         }
         deliver_interrupt();
+        update_client_blocks();
 
         CpuRunResult r = m_cpu->run();
         if (r.stop == CpuStop::Requested) {

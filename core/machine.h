@@ -134,6 +134,11 @@ public:
     // first run.
     void make_deterministic(uint64_t instructions_per_second);
     bool deterministic() const { return m_instructions_per_second != 0; }
+    // Whether the time a halted guest waits for its next timer is skipped
+    // (the default: the clock jumps to the deadline) or waited out in real
+    // time, as QEMU does; a deterministic run always skips. Before a run.
+    void set_idle_skipping(bool on) { m_idle_skipping = on; }
+    bool idle_skipping() const { return m_idle_skipping || deterministic(); }
     uint64_t instructions() const { return m_cpu->instructions(); }
     // Counts guest instructions from now on (deterministic runs always do).
     void count_instructions() { m_cpu->count_instructions(); }
@@ -147,7 +152,7 @@ public:
 
     // Translated blocks entered under the block hook so far: the visualizer's
     // measure of execution speed. Read on the CPU thread.
-    uint64_t blocks_executed() const { return m_blocks_executed; }
+    uint64_t blocks_executed() const { return m_cpu->blocks(); }
     // Port I/O the guest did (each IN or OUT is an exit from translated code).
     uint64_t port_reads() const { return m_port_reads; }
     uint64_t port_writes() const { return m_port_writes; }
@@ -212,6 +217,10 @@ private:
     std::optional<uint64_t> find_moved_copy(uint64_t running_at) const;
     void service_timers();
     void deliver_interrupt();
+    // Tells the CPU which blocks on_block() must see: all while a step, a
+    // refused interrupt or a phase stop waits on one; else only those the
+    // phase tracker can still learn from.
+    void update_client_blocks();
     uint64_t next_deadline() const;
     // The guest halted with interrupts on: skip virtual time to the next
     // timer event (moving the TSC with it), or wait for posted work.
@@ -245,7 +254,7 @@ private:
     InterruptController* m_interrupts = nullptr;
     bool m_interrupt_waiting = false;  // pending, but the CPU had interrupts off
     uint64_t m_interrupt_refused_at = 0;  // where: that block runs before the next try
-    uint64_t m_interrupt_refused_blocks = 0;  // m_blocks_executed then
+    uint64_t m_interrupt_refused_blocks = 0;  // Cpu::blocks() then
     std::vector<std::function<void()>> m_services;
 
     // Posted work and the idle wait for it.
@@ -264,6 +273,7 @@ private:
 
     double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond (the guest's, when deterministic)
     uint64_t m_instructions_per_second = 0;  // deterministic: guest time from instructions
+    bool m_idle_skipping = true;
     uint64_t m_max_instructions = 0;         // this run's budget
     // The instruction count at which guest time reaches `ns` (deterministic).
     uint64_t instructions_at(uint64_t ns) const;
@@ -274,7 +284,6 @@ private:
     std::optional<uint64_t> m_step_from;
     bool m_step_left_origin = false;
     bool stop_for_step(uint64_t address);
-    uint64_t m_blocks_executed = 0;
     uint64_t m_port_reads = 0, m_port_writes = 0;
     uint64_t m_mmio_reads = 0, m_mmio_writes = 0;
     // Host time the guest clock did not count (freeze_clock); atomics

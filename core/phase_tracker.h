@@ -135,6 +135,21 @@ public:
     // start_kernel rather than at the first high address.
     void set_kernel_entry(uint64_t address) { m_kernel_entry = address; }
 
+    // The blocks whose addresses can still change something, as [begin,
+    // end): on_block() need see no others. Once the kernel runs, only the
+    // first block in the user half matters; after it, none.
+    std::pair<uint64_t, uint64_t> blocks_of_interest() const
+    {
+        switch (m_state) {
+        case State::Kernel:
+            return {0, user_space_end};
+        case State::User:
+            return {0, 0};
+        default:
+            return {0, ~0ull};
+        }
+    }
+
     // The start of the kernel's half of the address space (x86-64, 4-level).
     static constexpr uint64_t kernel_virtual_base = 0xffff800000000000ull;
     // The end of the lower canonical half: user space.

@@ -106,6 +106,7 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     Machine& m = *boot->m_machine;
     if (options.deterministic)
         m.make_deterministic(options.guest_ips);
+    m.set_idle_skipping(!options.no_idle_skip);
     // Instruction counts cost time: kept when an output or a limit uses them.
     if (!options.report.empty() || !options.trace.empty() || !options.compare.empty() || options.max_instructions)
         m.count_instructions();

@@ -133,6 +133,7 @@ void set_closing_sections(PreparedBoot& boot, const RunOutcome& outcome, int cod
                           : machine.deterministic()        ? "all"
                                                            : "outside the decompressor";
     report.set("run", {{"deterministic", machine.deterministic()},
+                       {"idle_skipping", machine.idle_skipping()},
                        {"instructions_counted", counted},
                        {"instructions_per_second",
                         machine.deterministic() ? nlohmann::json(options.guest_ips) : nlohmann::json(nullptr)},

@@ -48,6 +48,7 @@ struct Options {
     double compare_min_seconds = 0.005;
     uint64_t compare_min_instructions = 1'000'000;
     bool deterministic = false;         // guest time from instructions retired
+    bool no_idle_skip = false;          // a halted guest waits for its timer in real time
     uint64_t guest_ips = 0;             // deterministic guest speed (0: the default)
     uint64_t max_instructions = 0;      // end after this many guest instructions (0: none)
     int top_initcalls = 10;             // the headless summary's slowest initcalls

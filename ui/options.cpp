@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "core/cpu.h"
+
 namespace bootsim {
 
 namespace {
@@ -79,6 +81,9 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_flag("--deterministic", o.deterministic,
                  "guest time from the instructions retired, not the host clock: the same inputs give the same "
                  "console and instruction counts on any host");
+    app.add_flag("--no-idle-skip", o.no_idle_skip,
+                 "a halted guest waits for its next timer in real time, as under QEMU (by default the clock jumps "
+                 "ahead to it)");
     app.add_option("--guest-mips", o.guest_ips,
                    fmt::format("--deterministic: the guest's speed in million instructions per second of guest "
                                "time (default {})", default_guest_ips / 1'000'000));
@@ -118,7 +123,8 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     } catch (const CLI::CallForHelp&) {
         return ParsedOptions{std::nullopt, app.help()};
     } catch (const CLI::CallForVersion&) {
-        return ParsedOptions{std::nullopt, std::string("bootsim 0.1\n")};
+        // The CPU emulator is a shared library picked at run time: say which.
+        return ParsedOptions{std::nullopt, fmt::format("bootsim 0.1 ({})\n", Cpu::version_string())};
     } catch (const CLI::ParseError& e) {
         return make_error(ErrorKind::BadUsage, "{} (see bootsim --help)", e.what());
     }
@@ -132,6 +138,10 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
         return make_error(ErrorKind::BadUsage, "--tolerance-seconds: expected seconds, found {}",
                           o.compare_min_seconds);
     o.compare_tolerance = tolerance_percent / 100;
+    if (o.no_idle_skip && o.deterministic)
+        return make_error(ErrorKind::BadUsage,
+                          "--no-idle-skip and --deterministic: a deterministic guest's clock runs on instructions, "
+                          "so a halted guest's wait can only be skipped");
     if (o.guest_ips && !o.deterministic)
         return make_error(ErrorKind::BadUsage, "--guest-mips sets the speed of a --deterministic run");
     if (o.guest_ips > max_guest_mips)
