@@ -934,6 +934,22 @@ bool Cpu::invalidate_code_from_hook(uint64_t address, uint64_t length)
     return true;
 }
 
+void Cpu::grow_tlb(uint64_t begin, uint64_t end)
+{
+    constexpr uint64_t initial_entries = 256, wanted_entries = 4096;
+    uint64_t pages = end > begin ? (end - begin) >> 12 : 0;
+    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
+    m_counter.forget(begin, end);
+    for (uint64_t entries = initial_entries; entries < wanted_entries && pages * 10 > entries * 7; entries *= 2) {
+        // Fill (almost) every entry of the current size, then flush: the
+        // flush sees the TLB full and doubles it.
+        for (uint64_t i = 0; i < std::min(entries, pages); ++i)
+            uc_ctl_remove_cache(engine(m_uc), begin + (i << 12), begin + (i << 12) + 1);
+        uc_ctl_flush_tlb(engine(m_uc));
+    }
+    repair_after_exit();  // a lookup's page walk may fault, as at an exit
+}
+
 void Cpu::invalidate_all_code()
 {
     m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);

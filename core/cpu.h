@@ -184,6 +184,20 @@ public:
     // and nothing dropped, otherwise: then stop and use invalidate_code).
     bool invalidate_code_from_hook(uint64_t address, uint64_t length);
 
+    // Lets the CPU emulator's software TLB grow to cover a guest that
+    // streams through memory without ever flushing it (the decompressor:
+    // its input, its output and its dictionary, tens of MiB). Unicorn's
+    // TLB (QEMU 5.0's) starts at 256 entries and grows only at a flush that
+    // finds it more than 70% used; the decompressor flushes nothing while
+    // it decompresses, so it ran on 256 entries, and each miss takes
+    // Unicorn's slow path (a memory-map lookup per access). Here the TLB is
+    // filled through Unicorn's own code lookup of each page of guest-virtual
+    // [begin, end), which must be mapped, and flushed, doubling it each
+    // round up to 4096 entries (16 MiB). Invisible to the guest: a TLB may
+    // be flushed at any time. Drops the translations of the range too.
+    // Never from inside a hook.
+    void grow_tlb(uint64_t begin, uint64_t end);
+
     // Drops every translated block (the guest rewrote code it is about to
     // run, and where is not known). Never from inside a hook.
     void invalidate_all_code();

@@ -369,8 +369,13 @@ bool Machine::on_block(uint64_t address)
             m_fast_range = m_tracker->moved_copy_range();
             emit({.kind = EventKind::DecompressorMoved, .phase = m_phase, .address = change->address,
                   .size = m_fast_range->second - m_fast_range->first});
-            if (m_fast_decompression)
-                post([this] { enter_fast_window(); });
+            // The decompression starts: give it a TLB its size (Cpu::grow_tlb;
+            // LZ4's run took a third of the time, zstd's two thirds).
+            post([this, copy = *m_fast_range] {
+                m_cpu->grow_tlb(copy.first, copy.second);
+                if (m_fast_decompression)
+                    enter_fast_window();
+            });
         }
         else
             enter_phase(change->phase, change->address, change->evidence);
