@@ -415,43 +415,49 @@ void Cpu::hook_block(void*, uint64_t address, uint32_t size, void* self_ptr)
 {
     auto* self = static_cast<Cpu*>(self_ptr);
     ++self->m_blocks;
-    bool for_client = address - self->m_client_begin < self->m_client_span;
     // Most blocks: nothing to count (counting also covers instruction
     // deadlines and TSC reads), nothing the client wants, no stop asked for.
-    if (!self->m_counting && !for_client && !self->m_resume_at_watch &&
+    // Kept apart from the rest, so that this call saves no registers.
+    if (!self->m_counting && address - self->m_client_begin >= self->m_client_span && !self->m_resume_at_watch &&
         !self->m_stop_requested.load(std::memory_order_relaxed))
         return;
+    self->on_block(address, size);
+}
+
+void Cpu::on_block(uint64_t address, uint32_t size)
+{
+    bool for_client = address - m_client_begin < m_client_span;
     // A block that does not start at the watch we stopped at means the
     // guest went elsewhere (an interrupt was delivered first, say).
-    if (self->m_resume_at_watch && *self->m_resume_at_watch != address)
-        self->m_resume_at_watch.reset();
-    uint32_t instructions = self->m_counting ? self->count_block(address, size) : 0;
+    if (m_resume_at_watch && *m_resume_at_watch != address)
+        m_resume_at_watch.reset();
+    uint32_t instructions = m_counting ? count_block(address, size) : 0;
     // A block holding a TSC read not answered yet stops before it runs, so
     // that it is translated again with the hook on the read.
-    bool for_tsc_sites = !self->m_new_tsc_sites.empty();
-    bool stop = !for_tsc_sites && (self->m_instructions >= self->m_instruction_deadline ||
-                                   (for_client && self->m_client.on_block(address)));
-    stop = stop || self->m_stop_requested.load(std::memory_order_relaxed);
-    self->m_stopped_for_tsc_sites = for_tsc_sites && !stop;
+    bool for_tsc_sites = !m_new_tsc_sites.empty();
+    bool stop = !for_tsc_sites && (m_instructions >= m_instruction_deadline ||
+                                   (for_client && m_client.on_block(address)));
+    stop = stop || m_stop_requested.load(std::memory_order_relaxed);
+    m_stopped_for_tsc_sites = for_tsc_sites && !stop;
     if (!stop && !for_tsc_sites) {
-        self->m_instructions += instructions;
-        if (self->m_emulate_tsc) {  // hook_tsc corrects the count of the block it cuts short
-            self->m_block_address = address;
-            self->m_block_size = size;
+        m_instructions += instructions;
+        if (m_emulate_tsc) {  // hook_tsc corrects the count of the block it cuts short
+            m_block_address = address;
+            m_block_size = size;
         }
     }
     else {
         // A block boundary is the one place a stop leaves no instruction
         // half-done (NOTES.md, trap 6).
-        self->m_stop_requested.store(false, std::memory_order_relaxed);
-        self->m_stopped_by_us = true;
-        self->m_cr2 = read_reg(self->m_uc, UC_X86_REG_CR2);
+        m_stop_requested.store(false, std::memory_order_relaxed);
+        m_stopped_by_us = true;
+        m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
         // The block has not started (the exit check follows the block hook),
         // but RIP may still hold an older block's address: Unicorn resyncs it
         // from the block only while no code hook exists (cpu_tb_exec in
         // qemu/accel/tcg/cpu-exec.c), and watches are code hooks. Say it.
-        write_reg(self->m_uc, UC_X86_REG_RIP, address);
-        uc_emu_stop(engine(self->m_uc));
+        write_reg(m_uc, UC_X86_REG_RIP, address);
+        uc_emu_stop(engine(m_uc));
     }
 }
 

@@ -233,6 +233,8 @@ private:
     static int hook_cpuid(void* uc, void* self);
     static void hook_syscall(void* uc, void* self);
     static void hook_watch(void* uc, uint64_t address, uint32_t size, void* self);
+    // What hook_block does for a block that needs more than a stop check.
+    [[gnu::noinline]] void on_block(uint64_t address, uint32_t size);
     static void hook_write(void* uc, int type, uint64_t address, int size, int64_t value, void* self);
     static void hook_tsc(void* uc, uint64_t address, uint32_t size, void* self);
     // The block's instruction count, decoding it (and finding its TSC reads)
