@@ -377,8 +377,8 @@ def main():
 
         out()
         rss = {name: statistics.median(r["rss_mib"] for r in rs) for name, rs in results.items()}
-        out("peak RSS, MiB (guest RAM + extra): " +
-            ", ".join(f"{name} {v:.0f} (+{v - GUEST_RAM_MIB:.0f})" for name, v in rss.items()))
+        out(f"peak RSS, MiB (and against guest RAM, {GUEST_RAM_MIB} MiB): " +
+            ", ".join(f"{name} {v:.0f} ({v - GUEST_RAM_MIB:+.0f})" for name, v in rss.items()))
 
         decompress = decompressor_runs(commands, peers, args.runs, args.timeout)
         codec, host = host_decompression(vmlinuz)
