@@ -1,5 +1,7 @@
 #include "core/guest_memory.h"
 
+#include "core/huge_pages.h"
+
 #include <cerrno>
 #include <sys/mman.h>
 
@@ -29,7 +31,7 @@ Result<GuestMemory*> GuestMemory::create(uint64_t size)
     if (uintptr_t tail = start + reserve - (aligned + size))
         munmap(reinterpret_cast<void*>(aligned + size), tail);
     auto* base = reinterpret_cast<uint8_t*>(aligned);
-    (void)madvise(base, size, MADV_HUGEPAGE);  // advice only: where THP is off, small pages
+    advise_huge_pages(base, size);
     return new GuestMemory(base, size);
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/huge_pages.h"
 #include "loader/kernel_image.h"
 
 namespace bootsim {
@@ -279,7 +280,9 @@ Result<KernelImage> lay_out_kernel(std::span<const uint8_t> elf)
 
     // Bytes between segments are left as they were in the guest; here they
     // are zero, and check_handoff() compares only the segments' file bytes.
-    k.image.assign(image_size, 0);
+    k.image.reserve(image_size);
+    advise_huge_pages(k.image.data(), image_size);
+    k.image.resize(image_size);
     for (size_t i = 0; i < loads.size(); i++)
         std::memcpy(k.image.data() + k.segments[i].offset, elf.data() + loads[i].offset, loads[i].filesz);
     return k;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/huge_pages.h"
 #include "loader/kernel_image.h"
 #include "loader/stream_decoder.h"
 
@@ -27,12 +28,14 @@ public:
         : m_limit(uint64_t(expected_size) + 1), m_stop_at(stop_at)
     {
         uint64_t first = std::max<uint64_t>(uint64_t(input_size) * 4, 1 << 20);
-        m_bytes.reserve(size_t(std::min(first, m_limit)));
+        grow_to(size_t(std::min(first, m_limit)));
     }
 
     bool write(std::span<const uint8_t> data)
     {
         size_t fits = size_t(std::min<uint64_t>(data.size(), m_limit - m_bytes.size()));
+        if (m_bytes.size() + fits > m_bytes.capacity())
+            grow_to(size_t(std::min<uint64_t>(m_limit, std::max(m_bytes.capacity() * 2, m_bytes.size() + fits))));
         m_bytes.insert(m_bytes.end(), data.begin(), data.begin() + ptrdiff_t(fits));
         return m_bytes.size() < m_stop_at;
     }
@@ -41,6 +44,12 @@ public:
     std::vector<uint8_t> take() { return std::move(m_bytes); }
 
 private:
+    void grow_to(size_t capacity)
+    {
+        m_bytes.reserve(capacity);
+        advise_huge_pages(m_bytes.data() + m_bytes.size(), m_bytes.capacity() - m_bytes.size());
+    }
+
     uint64_t m_limit;
     uint64_t m_stop_at;
     std::vector<uint8_t> m_bytes;
