@@ -44,6 +44,30 @@ struct SyntheticGuest {
         entry = plan->entry.rip;
         machine->memory().write(entry, code.data(), code.size());
     }
+
+    // An IDT at 0x5000 whose vector 0x30 is a 64-bit interrupt gate to a
+    // handler that only does IRETQ, and the IDTR image for it at
+    // `lidt_operand` (the guest's code does `lidt [lidt_operand]`:
+    // 0f 01 1c 25 00 58 00 00).
+    static constexpr uint64_t lidt_operand = 0x5800;
+    void install_iretq_handler_for_vector_0x30()
+    {
+        constexpr uint64_t idt = 0x5000, handler = 0x6000;
+        GuestMemory& ram = machine->memory();
+        const uint8_t iretq[] = {0x48, 0xcf};
+        ram.write(handler, iretq, sizeof iretq);
+        // Offset, selector (the loader's code segment), present, DPL 0, type 0xE.
+        uint8_t gate[16] = {};
+        uint16_t cs = machine->cpu().state().cs.selector;
+        gate[0] = uint8_t(handler), gate[1] = uint8_t(handler >> 8);
+        gate[2] = uint8_t(cs), gate[3] = uint8_t(cs >> 8);
+        gate[5] = 0x8e;
+        gate[6] = uint8_t(handler >> 16), gate[7] = uint8_t(handler >> 24);
+        ram.write(idt + 16 * 0x30, gate, sizeof gate);
+        uint8_t descriptor[10] = {0xff, 0x0f};  // limit 0xfff
+        descriptor[2] = uint8_t(idt), descriptor[3] = uint8_t(idt >> 8);
+        ram.write(lidt_operand, descriptor, sizeof descriptor);
+    }
 };
 
 }  // namespace bootsim::fake

@@ -172,25 +172,10 @@ private:
 
 TEST(GuestContainment, AnInterruptStormEndsAtTheTimeout)
 {
-    constexpr uint64_t idt = 0x5000, idtr = 0x5800, handler = 0x6000;
-    // lidt [idtr]; sti; jmp $    (the handler: iretq)
+    // lidt [0x5800]; sti; jmp $    (the handler: iretq)
     fake::SyntheticGuest g({0x0f, 0x01, 0x1c, 0x25, 0x00, 0x58, 0x00, 0x00, 0xfb, 0xeb, 0xfe});
     ASSERT_TRUE(g.machine);
-    GuestMemory& ram = g.machine->memory();
-    const uint8_t iretq[] = {0x48, 0xcf};
-    ram.write(handler, iretq, sizeof iretq);
-    // A 64-bit interrupt gate for vector 0x30: offset, selector (the
-    // loader's code segment), present, DPL 0, type 0xE.
-    uint8_t gate[16] = {};
-    uint16_t cs = g.machine->cpu().state().cs.selector;
-    gate[0] = uint8_t(handler), gate[1] = uint8_t(handler >> 8);
-    gate[2] = uint8_t(cs), gate[3] = uint8_t(cs >> 8);
-    gate[5] = 0x8e;
-    gate[6] = uint8_t(handler >> 16), gate[7] = uint8_t(handler >> 24);
-    ram.write(idt + 16 * 0x30, gate, sizeof gate);
-    uint8_t descriptor[10] = {0xff, 0x0f};  // limit 0xfff
-    descriptor[2] = uint8_t(idt), descriptor[3] = uint8_t(idt >> 8);
-    ram.write(idtr, descriptor, sizeof descriptor);
+    g.install_iretq_handler_for_vector_0x30();
 
     StormingController storm(*g.machine);
     g.machine->set_interrupt_controller(storm);
