@@ -648,6 +648,7 @@ RunOutcome Machine::run(const RunLimits& limits)
         update_client_blocks();
 
         CpuRunResult r = m_cpu->run();
+        ++m_cpu_stops;
         if (r.stop == CpuStop::Requested) {
             if (m_stop_pending.load())
                 continue;  // an end: reported at the top of the loop, before anything else runs

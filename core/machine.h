@@ -155,6 +155,10 @@ public:
     uint64_t blocks_executed() const { return m_cpu->blocks(); }
     // Port I/O the guest did (each IN or OUT is an exit from translated code).
     uint64_t port_reads() const { return m_port_reads; }
+    // Times the CPU left translated code to come back to the run loop (a
+    // stop for timers, interrupts, posted work, a halt): each costs far
+    // more than a block, so it is a measure of overhead.
+    uint64_t cpu_stops() const { return m_cpu_stops; }
     uint64_t port_writes() const { return m_port_writes; }
 
     // Thread-safe; the run ends with `end` and `reason` at the next block
@@ -285,6 +289,7 @@ private:
     bool m_step_left_origin = false;
     bool stop_for_step(uint64_t address);
     uint64_t m_port_reads = 0, m_port_writes = 0;
+    uint64_t m_cpu_stops = 0;
     uint64_t m_mmio_reads = 0, m_mmio_writes = 0;
     // Host time the guest clock did not count (freeze_clock); atomics
     // because the ticker thread reads the clock too.

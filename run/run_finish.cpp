@@ -173,7 +173,8 @@ void set_closing_sections(PreparedBoot& boot, const RunOutcome& outcome, int cod
     }
     report.set("handoff_check", check);
     report.set_totals({machine.now_ns(), machine.wall_ns(), machine.instructions(), machine.port_reads(),
-                       machine.port_writes(), machine.mmio_reads(), machine.mmio_writes()});
+                       machine.port_writes(), machine.mmio_reads(), machine.mmio_writes(), machine.blocks_executed(),
+                       machine.cpu_stops()});
 }
 
 FinishedRun finish_run(PreparedBoot& boot, RunOutcome outcome, bool summary)

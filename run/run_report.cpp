@@ -140,6 +140,7 @@ nlohmann::json RunReport::to_json() const
                        {"interrupts", by_vector(m_interrupts)},
                        {"port_io", {{"reads", m_totals.port_reads}, {"writes", m_totals.port_writes}}},
                        {"mmio", {{"reads", m_totals.mmio_reads}, {"writes", m_totals.mmio_writes}}},
+                       {"cpu", {{"blocks", m_totals.blocks}, {"stops", m_totals.cpu_stops}}},
                        {"disk", disk}};
     return out;
 }

@@ -32,6 +32,7 @@ public:
     struct Totals {
         uint64_t guest_ns = 0, wall_ns = 0, instructions = 0, port_reads = 0, port_writes = 0;
         uint64_t mmio_reads = 0, mmio_writes = 0;  // outside RAM (no device decodes memory)
+        uint64_t blocks = 0, cpu_stops = 0;        // blocks started; times the CPU left translated code
     };
     void set_totals(const Totals& totals) { m_totals = totals; }
 
