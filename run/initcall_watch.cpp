@@ -50,6 +50,12 @@ bool InitcallWatch::on_entry()
     if (!cpu.read_virtual(sp, &return_address, 8))
         return false;
     uint64_t function = cpu.gpr(rdi);
+    // The same call seen again: the CPU stopped here (below) and an
+    // interrupt was taken before the call ran, so the watch fires once more
+    // when the handler returns here. One call, one entry.
+    for (const Call& c : m_calls)
+        if (c.frame == sp + 8 && c.function == function)
+            return false;
     Call call{function, name_of(function), sp + 8};
     m_machine.emit({.kind = EventKind::InitcallStarted, .address = function, .text = call.name});
     m_calls.push_back(std::move(call));
