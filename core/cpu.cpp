@@ -902,17 +902,18 @@ std::optional<uint64_t> Cpu::physical_address(uint64_t address) const
 void Cpu::invalidate_code(uint64_t address, uint64_t length)
 {
     m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
-    // Unicorn translates only the start of the range to a physical address,
-    // so go one page at a time: pages contiguous in virtual memory need not
-    // be in physical memory.
-    uint64_t end = address + length;
+    drop_translations(address, address + length);
+    repair_after_exit();
+}
+
+void Cpu::drop_translations(uint64_t address, uint64_t end)
+{
     m_counter.forget(address, end);
     while (address < end) {
         uint64_t page_end = std::min(end, (address | 0xfff) + 1);
         uc_ctl_remove_cache(engine(m_uc), address, page_end);
         address = page_end;
     }
-    repair_after_exit();
 }
 
 bool Cpu::invalidate_code_from_hook(uint64_t address, uint64_t length)
@@ -929,14 +930,9 @@ bool Cpu::invalidate_code_from_hook(uint64_t address, uint64_t length)
     for (uint64_t page = address & ~uint64_t(0xfff); page < end; page += 0x1000)
         if (!executable(m_memory, mode, page))
             return false;
-    m_counter.forget(address, end);
-    while (address < end) {
-        uint64_t page_end = std::min(end, (address | 0xfff) + 1);
-        // With no faulting return address, Unicorn unlinks the translations
-        // without touching the block running now, which goes on to its end.
-        uc_ctl_remove_cache(engine(m_uc), address, page_end);
-        address = page_end;
-    }
+    // With no faulting return address, Unicorn unlinks the translations
+    // without touching the block running now, which goes on to its end.
+    drop_translations(address, end);
     return true;
 }
 

@@ -243,6 +243,11 @@ private:
     void install_tsc_sites();
     void handle_syscall();
     void repair_after_exit();
+    // Unicorn's uc_ctl_remove_cache a page at a time over [address, end)
+    // (it translates only the start of a range, and pages contiguous in
+    // virtual memory need not be in physical memory), and the counts of the
+    // blocks there.
+    void drop_translations(uint64_t address, uint64_t end);
     void enter_kernel_mode(uint16_t cs);
 
     GuestMemory& m_memory;
