@@ -18,12 +18,42 @@ enum class EventKind {
     ExceptionDelivered, // vector, address = RIP, value = error code
     GuestHalted,        // HLT with nothing to wake the CPU
     Interrupt,          // an external interrupt delivered: value = vector, address = RIP
-    IdleSkip,           // the guest idled: size = virtual ns skipped
+    IdleSkip,           // the guest idled: size = virtual ns skipped (0: it waits in real time)
     DiskIo,             // a disk request: text = kind, address = first sector, size = bytes, value = 1 if ok
     InitcallStarted,    // the kernel calls an initcall: text = its name, address = the function
     InitcallReturned,   // it returned: text, address as at the start, value = its return value (int)
     Note,               // text: anything worth a line in the log
+    BootStep,           // a step on the way to the real root: text = what, value = BootStepKind
 };
+
+// What the kernel and early user space do to reach the real root, each seen
+// in the machine's own evidence (kernel functions, system calls): the
+// vocabulary of the report's "steps" and the visualizer's list of them.
+enum class BootStepKind : uint64_t {
+    Module,        // a module's init runs (do_init_module)
+    BlockDevice,   // the kernel adds a disk (device_add_disk), or a disk's size is set
+    DeviceMapper,  // a device-mapper table is loaded (LVM, multipath, ...)
+    RaidArray,     // an md array starts (its size is set: assembled, whole or degraded)
+    Unlock,        // a dm-crypt table is loaded: the passphrase or key opened a LUKS volume
+    Mount,         // a device is mounted
+    Hibernate,     // the kernel writes a hibernation image
+    Resume,        // the kernel reads a hibernation image and restores it
+};
+
+inline const char* boot_step_name(BootStepKind kind)
+{
+    switch (kind) {
+    case BootStepKind::Module: return "module";
+    case BootStepKind::BlockDevice: return "block-device";
+    case BootStepKind::DeviceMapper: return "device-mapper";
+    case BootStepKind::RaidArray: return "raid-array";
+    case BootStepKind::Unlock: return "unlock";
+    case BootStepKind::Mount: return "mount";
+    case BootStepKind::Hibernate: return "hibernate";
+    case BootStepKind::Resume: return "resume";
+    }
+    return "step";
+}
 
 struct BootEvent {
     EventKind kind = EventKind::Note;

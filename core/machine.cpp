@@ -297,6 +297,19 @@ void Machine::unwatch(uint64_t address)
         m_cpu->remove_watch(address);
 }
 
+void Machine::forget_kernel(const std::string& reason)
+{
+    while (!m_watches.empty())
+        unwatch(m_watches.begin()->first);
+    m_direct_map_variable = 0;
+    m_code_patching_watched = false;
+    m_cpu->track_self_modifying_code();
+    m_cpu->invalidate_all_code();
+    emit({.kind = EventKind::Note,
+          .text = reason + ": the kernel's symbols no longer locate its code, so its watches are dropped "
+                           "and every store is checked for code changes from here on"});
+}
+
 void Machine::set_breakpoint(uint64_t address)
 {
     m_breakpoints.insert(address);
@@ -555,6 +568,14 @@ void Machine::deliver_interrupt()
 
 bool Machine::idle()
 {
+    // Said once per idle spell that waits in real time (a skip says itself):
+    // front ends flush what the guest printed without a newline, a prompt.
+    bool waiting_said = false;
+    auto say_waiting = [&] {
+        if (!waiting_said)
+            emit({.kind = EventKind::IdleSkip, .phase = m_phase, .size = 0});
+        waiting_said = true;
+    };
     for (;;) {
         service_timers();
         if (m_interrupts && m_interrupts->has_interrupt())
@@ -572,6 +593,7 @@ bool Machine::idle()
             if (next > now && !idle_skipping()) {
                 // Wait it out, as a real PC does; posted work or a stop ends
                 // the wait early.
+                say_waiting();
                 std::unique_lock lock(m_post_mutex);
                 m_post_cv.wait_for(lock, std::chrono::nanoseconds(next - now), [&] {
                     return !m_posted.empty() || m_stop_pending.load() || m_signalled.load();
@@ -588,6 +610,7 @@ bool Machine::idle()
             continue;
         }
         // No timer will fire: only outside input can wake the guest.
+        say_waiting();
         std::unique_lock lock(m_post_mutex);
         if (!m_input_open)
             return false;

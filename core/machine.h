@@ -105,6 +105,14 @@ public:
     // written, so a program read from disk into a reused page runs as read.
     void set_direct_map_variable(uint64_t address) { m_direct_map_variable = address; }
 
+    // The running kernel was replaced by another copy of itself at other
+    // addresses (a hibernation image restored: its KASLR offsets are its
+    // own): drops every watch, which the old addresses made meaningless,
+    // and from here on checks every store for code changes, since the
+    // watches on the kernel's code patching are gone with them. Emits a
+    // note with `reason`. CPU thread, outside hooks.
+    void forget_kernel(const std::string& reason);
+
     // Set before the handoff when something watches the kernel's own code
     // patching (KernelWatch): then guest stores need no per-store checks.
     void set_code_patching_watched(bool watched) { m_code_patching_watched = watched; }

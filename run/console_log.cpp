@@ -37,6 +37,12 @@ void ConsoleLog::on_event(const BootEvent& e)
         if (!e.text.empty() && e.text.back() == '\n')
             fflush(m_console);
         break;
+    case EventKind::IdleSkip:
+        // The guest waits, perhaps at a prompt with no newline after it
+        // ("Please unlock disk ...: ", a shell's "# "): whoever reads the
+        // console, a person or a script that answers on stdin, sees it now.
+        fflush(m_console);
+        break;
     case EventKind::RegionPlaced:
         line(fmt::format("region {:<18} {:#010x}-{:#010x} {:>10}  {}", region_role_name(RegionRole(e.value)),
                          e.address, e.address + e.size, size_text(e.size), e.text));
@@ -50,12 +56,12 @@ void ConsoleLog::on_event(const BootEvent& e)
                          seconds(e.wall_ns), e.address, size_text(e.size)));
         break;
     case EventKind::Note:
+    case EventKind::BootStep:
         line(fmt::format("[{}] {}", seconds(e.wall_ns), e.text));
         break;
     case EventKind::ExceptionDelivered:
     case EventKind::GuestHalted:
     case EventKind::Interrupt:
-    case EventKind::IdleSkip:
     case EventKind::DiskIo:
     case EventKind::InitcallStarted:
     case EventKind::InitcallReturned:

@@ -19,7 +19,8 @@ constexpr const char* delay_functions[] = {"__const_udelay", "__udelay", "__ndel
 
 KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset)
     : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset),
-      m_initcalls(machine, symbols, virtual_offset, [this] { return m_loading_module; })
+      m_initcalls(machine, symbols, virtual_offset, [this] { return m_loading_module; }),
+      m_storage(machine, symbols, virtual_offset)
 {
     m_start_kernel = runtime("start_kernel");
     m_populate = runtime("do_populate_rootfs");
@@ -67,6 +68,7 @@ void KernelWatch::arm()
     if (m_chroot)
         m_machine.watch(*m_chroot, [this] { return on_chroot(); });
     m_initcalls.arm();
+    m_storage.arm();
 }
 
 std::string KernelWatch::read_string(uint64_t address, size_t max) const
@@ -86,7 +88,10 @@ bool KernelWatch::on_init_module()
     uint64_t module = m_machine.cpu().state().gpr[rdi];
     std::string name = read_string(module + module_name_offset, module_name_length);
     m_loading_module = name;
-    m_machine.emit({.kind = EventKind::Note, .address = module, .text = "module " + name + " loaded"});
+    m_machine.emit({.kind = EventKind::BootStep,
+                    .address = module,
+                    .value = uint64_t(BootStepKind::Module),
+                    .text = "module " + name + " loaded"});
     if (!m_machine.reached(Phase::Modules))
         m_machine.enter_phase(Phase::Modules, *m_init_module, "do_init_module runs for module " + name);
     return false;
@@ -109,7 +114,8 @@ bool KernelWatch::on_mount()
     std::string target_name = target ? read_string(target, 256) : "";
     std::string type_name = type ? read_string(type, 64) : "";
     m_device_mounted = true;
-    m_machine.emit({.kind = EventKind::Note,
+    m_machine.emit({.kind = EventKind::BootStep,
+                    .value = uint64_t(BootStepKind::Mount),
                     .text = fmt::format("mount {} on {} ({})", source_name, target_name, type_name)});
     return false;
 }

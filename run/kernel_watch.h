@@ -16,6 +16,7 @@
 //              range made executable are dropped, so a module loaded where
 //              another's code was runs as loaded
 //   initcalls  do_one_initcall, each call timed (InitcallWatch)
+//   storage    disks, device-mapper tables, unlocks, hibernation (StorageWatch)
 //   patching   __text_poke / text_poke_early: the translated copies of the
 //              patched bytes are dropped, so the kernel's alternatives,
 //              static keys and static calls take effect. With these watched,
@@ -32,6 +33,7 @@
 #include "core/machine.h"
 #include "loader/kernel_symbols.h"
 #include "run/initcall_watch.h"
+#include "run/storage_watch.h"
 
 namespace bootsim {
 
@@ -75,6 +77,7 @@ private:
     bool m_device_mounted = false;
     std::string m_loading_module;  // the module do_init_module runs for
     InitcallWatch m_initcalls;
+    StorageWatch m_storage;
 
     std::string m_panic_message;
     bool m_panicking = false;

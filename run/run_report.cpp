@@ -61,6 +61,13 @@ void RunReport::on_event(const BootEvent& e)
         if (m_notes.size() < max_kept_events)
             m_notes.push_back(e.text);
         break;
+    case EventKind::BootStep:
+        if (m_steps.size() < max_kept_events)
+            m_steps.push_back({{"step", boot_step_name(BootStepKind(e.value))},
+                               {"text", e.text},
+                               {"guest_seconds", double(e.virtual_ns) / 1e9},
+                               {"phase", phase_name(e.phase)}});
+        break;
     case EventKind::Interrupt:
         ++m_interrupts[e.value];
         break;
@@ -121,6 +128,7 @@ nlohmann::json RunReport::to_json() const
     out["decompressor_moved_to"] =
         m_decompressor_moved_to ? nlohmann::json(fmt::format("{:#x}", *m_decompressor_moved_to)) : nullptr;
     out["notes"] = m_notes;
+    out["steps"] = m_steps;
     std::vector<std::string> lines = m_console_lines;
     if (!m_console_partial.empty() && lines.size() < max_report_console_lines)
         lines.push_back(m_console_partial);

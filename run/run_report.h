@@ -63,6 +63,7 @@ private:
     nlohmann::json m_phases = nlohmann::json::array();
     std::vector<PhaseMark> m_phase_marks;
     nlohmann::json m_notes = nlohmann::json::array();
+    nlohmann::json m_steps = nlohmann::json::array();  // BootStep events: {step, text, guest_seconds, phase}
     std::vector<Initcall> m_initcalls;
     std::vector<size_t> m_open_initcalls;  // indices into m_initcalls
     std::optional<uint64_t> m_decompressor_moved_to;

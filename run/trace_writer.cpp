@@ -64,6 +64,9 @@ void TraceWriter::on_event(const BootEvent& e)
     case EventKind::Note:
         add_instant({e.virtual_ns, track_events, e.text, nlohmann::json::object()});
         break;
+    case EventKind::BootStep:
+        add_instant({e.virtual_ns, track_events, e.text, {{"step", boot_step_name(BootStepKind(e.value))}}});
+        break;
     case EventKind::Interrupt:
         ++m_interrupt_buckets[e.virtual_ns / interrupt_bucket_ns];
         break;

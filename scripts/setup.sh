@@ -15,7 +15,7 @@ packages=(
     libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcapstone-dev libbz2-dev libpng-dev libssl-dev libtomlplusplus-dev libre2-dev
     linux-libc-dev
     busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3 python3-jsonschema
-    qemu-system-x86
+    qemu-system-x86 mmdebstrap
     libsdl2-dev libimgui-dev libgl-dev libegl-mesa0 libgl1-mesa-dri xvfb xauth
 )
 

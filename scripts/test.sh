@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The test command: installs what is needed, builds, fetches the reference
 # images and runs every test: unit, command-line and end-to-end tests on the
-# normal build, then the unit tests again under AddressSanitizer + UBSan.
+# normal build (with the hard roots' images), then the unit tests again under AddressSanitizer + UBSan.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 scripts/prepare.sh
+# The hard roots (LVM, LUKS, ...): Debian's own initrd and disks prepared in
+# a guest under the bootsim just built; the default run boots two of them.
+images/build-hard-roots.sh
 scripts/build.sh build-asan -DBOOTSIM_SANITIZE=ON
 echo "== tests (unit, cli, end-to-end)"
 ctest --test-dir build --output-on-failure -j2

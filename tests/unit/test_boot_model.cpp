@@ -65,3 +65,21 @@ TEST(BootModel, PairsInitcalls)
     EXPECT_EQ(r.initcalls[1].guest_ns, 10u);
     EXPECT_EQ(r.initcalls[1].instructions, 10u);
 }
+
+TEST(BootModel, KeepsTheStepsToTheRootInOrderUpToItsLimit)
+{
+    BootModel m;
+    m.on_event({.kind = EventKind::BootStep, .virtual_ns = 20, .value = uint64_t(BootStepKind::Module),
+                .text = "module dm_mod loaded"});
+    m.on_event({.kind = EventKind::BootStep, .virtual_ns = 30, .value = uint64_t(BootStepKind::Unlock),
+                .text = "unlocked root_crypt (CRYPT): 0 8 crypt aes-xts-plain64 <key> 0 254:0 32768"});
+    BootRecord r = m.copy();
+    ASSERT_EQ(r.steps.size(), 2u);
+    EXPECT_EQ(r.steps[0].kind, BootStepKind::Module);
+    EXPECT_EQ(r.steps[1].kind, BootStepKind::Unlock);
+    EXPECT_EQ(r.steps[1].virtual_ns, 30u);
+    EXPECT_EQ(std::string(boot_step_name(r.steps[1].kind)), "unlock");
+    for (size_t i = 0; i < BootRecord::max_shown_steps + 10; ++i)
+        m.on_event({.kind = EventKind::BootStep, .value = uint64_t(BootStepKind::Module), .text = "module x loaded"});
+    EXPECT_EQ(m.copy().steps.size(), BootRecord::max_shown_steps);
+}

@@ -53,6 +53,10 @@ void BootModel::on_event(const BootEvent& event)
         if (r.notes.size() < 200)
             r.notes.push_back(event.text);
         break;
+    case EventKind::BootStep:
+        if (r.steps.size() < BootRecord::max_shown_steps)
+            r.steps.push_back({BootStepKind(event.value), event.virtual_ns, event.text});
+        break;
     default:
         break;
     }

@@ -21,6 +21,13 @@ struct BootRecord {
     uint64_t disk_requests = 0, disk_bytes = 0, disk_errors = 0;
     uint64_t exceptions = 0;
     std::vector<std::string> notes;      // bootsim's own lines (handoff check, kernel watch)
+    struct Step {
+        BootStepKind kind;
+        uint64_t virtual_ns;
+        std::string text;
+    };
+    std::vector<Step> steps;             // the way to the root: modules, disks, volumes, mounts
+    static constexpr size_t max_shown_steps = 2000;
     std::vector<InitcallMark> initcalls; // as run (the first initcall_limit)
     static constexpr size_t initcall_limit = 20000;
     static constexpr size_t console_limit = 1 << 20;

@@ -113,6 +113,49 @@ void devices_tab(GuiState& s)
     }
 }
 
+// What the kernel and the initrd did to reach the root, in order: modules,
+// disks, device-mapper tables, unlocks, mounts, hibernation images.
+void steps_tab(GuiState& s)
+{
+    const auto& steps = s.record.steps;
+    if (steps.empty()) {
+        ImGui::TextWrapped("No steps yet: modules, block devices, device-mapper tables, unlocks, mounts and "
+                           "hibernation images appear here as the kernel and the initrd take them.");
+        return;
+    }
+    if (!ImGui::BeginTable("steps", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp))
+        return;
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("guest s", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("step", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("what");
+    ImGui::TableHeadersRow();
+    for (const auto& step : steps) {
+        ImGui::TableNextColumn();
+        ImGui::Text("%8.3f", double(step.virtual_ns) / 1e9);
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(boot_step_name(step.kind));
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(step.text.c_str());
+    }
+    if (steps.size() > s.steps_seen)
+        ImGui::SetScrollHereY(1.0f);  // follow the newest while they come
+    ImGui::EndTable();
+}
+
+// Whether a step beyond modules and mounts is new since the last frame:
+// then the tab that lists them comes forward, once per step.
+bool new_storage_step(GuiState& s)
+{
+    bool found = false;
+    for (size_t i = s.steps_seen; i < s.record.steps.size(); ++i) {
+        BootStepKind kind = s.record.steps[i].kind;
+        found |= kind == BootStepKind::DeviceMapper || kind == BootStepKind::RaidArray ||
+                 kind == BootStepKind::Unlock || kind == BootStepKind::Hibernate || kind == BootStepKind::Resume;
+    }
+    return found;
+}
+
 }  // namespace
 
 void draw_inspector(GuiState& s)
@@ -137,6 +180,12 @@ void draw_inspector(GuiState& s)
             devices_tab(s);
             ImGui::EndTabItem();
         }
+        bool bring_forward = new_storage_step(s);
+        if (ImGui::BeginTabItem("Way to the root", nullptr, bring_forward ? ImGuiTabItemFlags_SetSelected : 0)) {
+            steps_tab(s);
+            ImGui::EndTabItem();
+        }
+        s.steps_seen = s.record.steps.size();
         ImGui::EndTabBar();
     }
     ImGui::End();

@@ -68,6 +68,7 @@ void update(GuiState& s, double frame_seconds, double fps)
         int rows = int(s.layout.map_image.h / ScreenLayout::cell_pixels);
         s.grid.emplace(0, plan.mem_size, columns, rows);
         s.decompress_epoch_marked = false;
+        s.steps_seen = 0;
         s.have_previous_cpu = false;
         s.cpu_sequence = 0;
         s.block_rate.reset();
