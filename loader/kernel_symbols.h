@@ -41,6 +41,15 @@ public:
 
     // The lowest-addressed symbol of that name (static functions may share one).
     std::optional<uint64_t> address_of(std::string_view name) const;
+    // Where the running kernel has it: the link address moved by KASLR's
+    // virtual offset (the handoff check measures it).
+    std::optional<uint64_t> runtime_address_of(std::string_view name, int64_t virtual_offset) const
+    {
+        auto link = address_of(name);
+        if (!link)
+            return std::nullopt;
+        return *link + uint64_t(virtual_offset);
+    }
     // The nearest symbol at or below `address`; of several at one address,
     // the first in table order, as get_symbol_pos() in kernel/kallsyms.c picks.
     const KernelSymbol* at_or_below(uint64_t address) const;

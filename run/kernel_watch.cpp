@@ -36,10 +36,7 @@ KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t
 
 std::optional<uint64_t> KernelWatch::runtime(std::string_view name) const
 {
-    auto link = m_symbols.address_of(name);
-    if (!link)
-        return std::nullopt;
-    return *link + uint64_t(m_virtual_offset);
+    return m_symbols.runtime_address_of(name, m_virtual_offset);
 }
 
 void KernelWatch::arm()

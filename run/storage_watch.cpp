@@ -29,10 +29,7 @@ StorageWatch::StorageWatch(Machine& machine, const KernelSymbols& symbols, int64
 
 std::optional<uint64_t> StorageWatch::runtime(std::string_view name) const
 {
-    auto link = m_symbols.address_of(name);
-    if (!link)
-        return std::nullopt;
-    return *link + uint64_t(m_virtual_offset);
+    return m_symbols.runtime_address_of(name, m_virtual_offset);
 }
 
 void StorageWatch::arm()

@@ -131,12 +131,16 @@ void steps_tab(GuiState& s)
     ImGui::TableSetupColumn("what");
     ImGui::TableHeadersRow();
     for (const auto& step : steps) {
+        // Modules and plain disks are the many; volumes, arrays, unlocks and
+        // images are the few that make a root hard: those stand out.
+        bool routine = step.kind == BootStepKind::Module || step.kind == BootStepKind::BlockDevice;
+        ImVec4 colour = routine ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImVec4(1.0f, 0.85f, 0.3f, 1.0f);
         ImGui::TableNextColumn();
         ImGui::Text("%8.3f", double(step.virtual_ns) / 1e9);
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(boot_step_name(step.kind));
+        ImGui::TextColored(colour, "%s", boot_step_name(step.kind));
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(step.text.c_str());
+        ImGui::TextColored(colour, "%s", step.text.c_str());
     }
     if (steps.size() > s.steps_seen)
         ImGui::SetScrollHereY(1.0f);  // follow the newest while they come
