@@ -12,14 +12,14 @@ InitcallWatch::InitcallWatch(Machine& machine, const KernelSymbols& symbols, int
                              std::function<std::string()> module_name)
     : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset), m_module_name(std::move(module_name))
 {
-    if (auto f = symbols.address_of("do_one_initcall"))
-        m_do_one_initcall = *f + uint64_t(virtual_offset);
+    if (auto f = symbols.runtime_address_of("do_one_initcall", virtual_offset))
+        m_do_one_initcall = *f;
     // The whole image: built-in initcalls are __init code, after _etext.
-    auto text = symbols.address_of("_text");
-    auto etext = symbols.address_of("_end");
+    auto text = symbols.runtime_address_of("_text", virtual_offset);
+    auto etext = symbols.runtime_address_of("_end", virtual_offset);
     if (text && etext) {
-        m_text_begin = *text + uint64_t(virtual_offset);
-        m_text_end = *etext + uint64_t(virtual_offset);
+        m_text_begin = *text;
+        m_text_end = *etext;
     }
 }
 

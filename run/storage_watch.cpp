@@ -94,12 +94,11 @@ bool StorageWatch::on_capacity()
     // md sets its disk's size once the array runs (do_md_run): assembled,
     // from all its members or degraded (the kernel's "active with N out of
     // M mirrors" line just before says which).
+    std::string size = fmt::format("{} sectors ({:.1f} MiB)", sectors, double(sectors) / 2048);
     if (name.rfind("md", 0) == 0)
-        step(BootStepKind::RaidArray,
-             fmt::format("md array {} started: {} sectors ({:.1f} MiB)", name, sectors, double(sectors) / 2048));
+        step(BootStepKind::RaidArray, "md array " + name + " started: " + size);
     else
-        step(BootStepKind::BlockDevice,
-             fmt::format("block device {}: {} sectors ({:.1f} MiB)", name, sectors, double(sectors) / 2048));
+        step(BootStepKind::BlockDevice, "block device " + name + ": " + size);
     return false;
 }
 
