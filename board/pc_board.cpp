@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "devices/dhcp_lease.h"
+
 namespace bootsim {
 
 namespace ports {
@@ -34,6 +36,14 @@ inline constexpr uint8_t first_disk_slot = 1;
 // firmware programmed (pirq_enable_irq in arch/x86/pci/irq.c), so the board
 // programs it as a BIOS would.
 inline constexpr unsigned disk_irqs[] = {11, 10, 9, 5};
+// The network card after the disks' slots, on an ISA IRQ nothing else of
+// this board drives (no IDE controller claims 15).
+inline constexpr uint8_t net_slot = first_disk_slot + std::size(disk_irqs);
+inline constexpr unsigned net_irq = 15;
+// How long after a frame leaves the guest an idle guest waits in real time
+// for the answer (user-mode networking and a host server answer within
+// milliseconds; a slow disk behind an NFS server may take longer).
+inline constexpr uint64_t net_answer_wait_ns = 500'000'000;
 // PCI command register bits firmware sets: I/O space decoding, bus master.
 inline constexpr uint16_t command_io = 0x0001;
 inline constexpr uint16_t command_bus_master = 0x0004;
@@ -98,6 +108,30 @@ PcBoard::PcBoard(Machine& machine, const BoardConfig& config) : m_machine(machin
     io.attach(ports::pci_conf1, 8, *m_pci, "PCI configuration mechanism #1");
     for (unsigned i = 0; i < config.disks.size() && i < std::size(pci::disk_irqs); ++i)
         attach_disk(*config.disks[i], i);
+    if (config.net_mac)
+        attach_net(*config.net_mac);
+}
+
+void PcBoard::place_on_pci(VirtioPciLegacy& function, uint8_t slot, unsigned irq, uint16_t io_base, uint32_t io_size,
+                           std::string label)
+{
+    // Where the guest (or we, as firmware) put BAR 0, the registers follow.
+    function.set_bar_callback([this, &function, io_size, label](int bar, std::optional<uint16_t> base) {
+        if (bar != 0)
+            return;
+        for (const auto& m : m_machine.io().mappings()) {
+            if (m.device == &function) {
+                m_machine.io().detach(m.base, function);
+                break;
+            }
+        }
+        if (base)
+            m_machine.io().attach(*base, io_size, function, label + " (PCI BAR 0)");
+    });
+    function.set_interrupt_line(uint8_t(irq));
+    function.config_write(0x10, io_base | 1, 4);
+    function.config_write(0x04, pci::command_io | pci::command_bus_master, 2);
+    m_pci->attach(slot, function);
 }
 
 void PcBoard::attach_disk(DiskImage& disk, unsigned index)
@@ -107,31 +141,43 @@ void PcBoard::attach_disk(DiskImage& disk, unsigned index)
     m_pci_irqs.push_back(std::make_unique<IsaIrq>(*this, irq));
     auto device = std::make_unique<VirtioBlk>(disk, m_machine.memory(), *m_pci_irqs.back());
     VirtioBlk& blk = *device;
-    uint16_t io_base = uint16_t(ports::pci_io_window + index * 0x100);
-    // Where the guest (or we, as firmware) put BAR 0, the registers follow.
-    blk.set_bar_callback([this, &blk, index](int bar, std::optional<uint16_t> base) {
-        if (bar != 0)
-            return;
-        for (const auto& m : m_machine.io().mappings()) {
-            if (m.device == &blk) {
-                m_machine.io().detach(m.base, blk);
-                break;
-            }
-        }
-        if (base)
-            m_machine.io().attach(*base, VirtioBlk::io_size, blk, fmt::format("virtio-blk {} (PCI BAR 0)", index));
-    });
     blk.set_observer([this](const DiskRequest& r) {
         static const char* kinds[] = {"read", "write", "flush", "get-id", "unsupported"};
         m_machine.emit({.kind = EventKind::DiskIo, .address = r.sector, .size = r.bytes, .value = r.ok ? 1u : 0u,
                         .text = kinds[size_t(r.kind)]});
     });
-    // Firmware's work: the interrupt line, BAR 0, I/O decoding and bus mastering on.
-    blk.set_interrupt_line(uint8_t(irq));
-    blk.config_write(0x10, io_base | 1, 4);
-    blk.config_write(0x04, pci::command_io | pci::command_bus_master, 2);
-    m_pci->attach(uint8_t(pci::first_disk_slot + index), blk);
+    place_on_pci(blk, uint8_t(pci::first_disk_slot + index), irq, uint16_t(ports::pci_io_window + index * 0x100),
+                 VirtioBlk::io_size, fmt::format("virtio-blk {}", index));
     m_disks.push_back(std::move(device));
+}
+
+void PcBoard::attach_net(const VirtioNet::Mac& mac)
+{
+    m_irq_owners[pci::net_irq] = fmt::format("virtio-net (PCI 00:{:02x}.0 INTA#)", pci::net_slot);
+    m_pci_irqs.push_back(std::make_unique<IsaIrq>(*this, pci::net_irq));
+    m_net = std::make_unique<VirtioNet>(mac, m_machine.memory(), *m_pci_irqs.back());
+    VirtioNet& net = *m_net;
+    net.set_ready_observer([this, &net] {
+        const auto& m = net.mac();
+        m_machine.emit({.kind = EventKind::BootStep,
+                        .value = uint64_t(BootStepKind::NetworkDevice),
+                        .text = fmt::format("network card virtio-net {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} "
+                                            "(PCI 00:{:02x}.0) ready",
+                                            m[0], m[1], m[2], m[3], m[4], m[5], pci::net_slot)});
+    });
+    net.set_frame_observer([this](VirtioNet::Direction direction, std::span<const uint8_t> frame) {
+        if (direction == VirtioNet::Direction::FromGuest) {
+            // The peer answers in host time: keep the guest's clock from
+            // skipping past the answer (a DHCP retry, an RPC timeout).
+            m_machine.hold_real_time(pci::net_answer_wait_ns);
+            return;
+        }
+        if (auto lease = dhcp_ack_in(frame))
+            m_machine.emit({.kind = EventKind::BootStep, .value = uint64_t(BootStepKind::DhcpLease),
+                            .text = describe(*lease)});
+    });
+    place_on_pci(net, pci::net_slot, pci::net_irq, uint16_t(ports::pci_io_window + std::size(pci::disk_irqs) * 0x100),
+                 net.io_size(), "virtio-net");
 }
 
 PcBoard::~PcBoard() = default;

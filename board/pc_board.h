@@ -21,6 +21,7 @@
 #include "devices/pci_host.h"
 #include "devices/uart_16550.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_net.h"
 
 namespace bootsim {
 
@@ -28,6 +29,8 @@ struct BoardConfig {
     uint64_t mem_size = 0;
     std::optional<int64_t> rtc_epoch;  // the RTC's start time; unset: the host's clock
     std::vector<DiskImage*> disks;     // each becomes a virtio-blk device on PCI
+    // A virtio-net card on PCI with this MAC; its backend is set on net().
+    std::optional<VirtioNet::Mac> net_mac;
 };
 
 class PcBoard final {
@@ -40,6 +43,8 @@ public:
     // fast as the guest drains it. Call on the CPU thread.
     void type_on_console(const std::string& bytes);
     PicPair& pic() { return *m_pic; }
+    // The network card, if the board has one.
+    VirtioNet* net() { return m_net.get(); }
     // Interrupts raised per ISA IRQ line, for the report and the GUI.
     const std::array<uint64_t, 16>& irq_counts() const { return m_irq_counts; }
     // What drives each ISA IRQ line on this board ("" for none).
@@ -94,11 +99,18 @@ private:
     std::string m_console_backlog;
     void feed_console();
     void attach_disk(DiskImage& disk, unsigned index);
+    void attach_net(const VirtioNet::Mac& mac);
+    // Firmware's work for a PCI function at `slot`: its interrupt line,
+    // BAR 0 at `io_base` (and wherever the guest moves it), I/O decoding
+    // and bus mastering on.
+    void place_on_pci(VirtioPciLegacy& function, uint8_t slot, unsigned irq, uint16_t io_base, uint32_t io_size,
+                      std::string label);
 
     std::unique_ptr<PciHost> m_pci;
     std::unique_ptr<PciHostBridge> m_host_bridge;
     std::vector<std::unique_ptr<IsaIrq>> m_pci_irqs;
     std::vector<std::unique_ptr<VirtioBlk>> m_disks;
+    std::unique_ptr<VirtioNet> m_net;
 };
 
 }  // namespace bootsim

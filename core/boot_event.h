@@ -38,6 +38,8 @@ enum class BootStepKind : uint64_t {
     Mount,         // a device is mounted
     Hibernate,     // the kernel writes a hibernation image
     Resume,        // the kernel reads a hibernation image and restores it
+    NetworkDevice, // a network card's driver made it ready (virtio-net DRIVER_OK)
+    DhcpLease,     // a DHCP server acknowledged the guest's lease
 };
 
 inline const char* boot_step_name(BootStepKind kind)
@@ -51,6 +53,8 @@ inline const char* boot_step_name(BootStepKind kind)
     case BootStepKind::Mount: return "mount";
     case BootStepKind::Hibernate: return "hibernate";
     case BootStepKind::Resume: return "resume";
+    case BootStepKind::NetworkDevice: return "network-device";
+    case BootStepKind::DhcpLease: return "dhcp-lease";
     }
     return "step";
 }

@@ -128,6 +128,10 @@ uint64_t Machine::tsc_ticks(uint64_t ns) const
 
 void Machine::emit(BootEvent event)
 {
+    // Emitters outside the machine (the board, the watches) leave the
+    // phase unset: the event happened in the current one.
+    if (event.phase == Phase::Loaded)
+        event.phase = m_phase;
     event.wall_ns = wall_ns();
     event.virtual_ns = now_ns();
     event.instructions = m_cpu->instructions();
@@ -566,6 +570,21 @@ void Machine::deliver_interrupt()
     }
 }
 
+void Machine::hold_real_time(uint64_t ns)
+{
+    uint64_t until = host_ns() + ns;
+    uint64_t old = m_real_time_until.load();
+    while (old < until && !m_real_time_until.compare_exchange_weak(old, until)) {
+    }
+}
+
+uint64_t Machine::held_real_time_ns() const
+{
+    uint64_t until = m_real_time_until.load();
+    uint64_t now = host_ns();
+    return until > now ? until - now : 0;
+}
+
 bool Machine::idle()
 {
     // Said once per idle spell that waits in real time (a skip says itself):
@@ -590,12 +609,14 @@ bool Machine::idle()
         uint64_t next = next_deadline();
         if (next != TimedDevice::never) {
             uint64_t now = now_ns();
-            if (next > now && !idle_skipping()) {
+            uint64_t held = held_real_time_ns();
+            if (next > now && (!idle_skipping() || held)) {
                 // Wait it out, as a real PC does; posted work or a stop ends
-                // the wait early.
+                // the wait early. A hold waits at most until it ends.
                 say_waiting();
+                uint64_t wait = idle_skipping() ? std::min(next - now, held) : next - now;
                 std::unique_lock lock(m_post_mutex);
-                m_post_cv.wait_for(lock, std::chrono::nanoseconds(next - now), [&] {
+                m_post_cv.wait_for(lock, std::chrono::nanoseconds(wait), [&] {
                     return !m_posted.empty() || m_stop_pending.load() || m_signalled.load();
                 });
                 continue;

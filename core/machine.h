@@ -147,6 +147,12 @@ public:
     // time, as QEMU does; a deterministic run always skips. Before a run.
     void set_idle_skipping(bool on) { m_idle_skipping = on; }
     bool idle_skipping() const { return m_idle_skipping || deterministic(); }
+    // Something outside the guest will answer soon in host time (a network
+    // peer the guest just sent to): for `host_ns` from now a halted guest
+    // waits in real time instead of skipping to its next timer, so the
+    // answer is not overtaken by a timeout the skip would bring forward.
+    // Any thread.
+    void hold_real_time(uint64_t host_ns);
     uint64_t instructions() const { return m_cpu->instructions(); }
     // Counts guest instructions from now on (deterministic runs always do).
     void count_instructions() { m_cpu->count_instructions(); }
@@ -238,6 +244,8 @@ private:
     // timer event (moving the TSC with it), or wait for posted work.
     // Returns false when nothing can ever wake the guest.
     bool idle();
+    // How much longer hold_real_time() holds (0: not held).
+    uint64_t held_real_time_ns() const;
     void ticker_main();
     void rearm_ticker();
     uint64_t tsc_ticks(uint64_t ns) const;
@@ -286,6 +294,7 @@ private:
     double m_tsc_per_ns = 0;  // host TSC ticks per nanosecond (the guest's, when deterministic)
     uint64_t m_instructions_per_second = 0;  // deterministic: guest time from instructions
     bool m_idle_skipping = true;
+    std::atomic<uint64_t> m_real_time_until{0};  // host_ns(): hold_real_time
     uint64_t m_max_instructions = 0;         // this run's budget
     // The instruction count at which guest time reaches `ns` (deterministic).
     uint64_t instructions_at(uint64_t ns) const;

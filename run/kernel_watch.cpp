@@ -106,10 +106,13 @@ bool KernelWatch::on_mount()
         !cpu.read_virtual(regs + pt_regs_dx, &type, 8))
         return false;
     std::string source_name = source ? read_string(source, 256) : "";
-    if (source_name.rfind("/dev/", 0) != 0)
+    std::string type_name = type ? read_string(type, 64) : "";
+    // A device, or a network file system's export (SERVER:/PATH, as
+    // klibc's nfsmount and mount.nfs give it).
+    bool network_export = type_name.rfind("nfs", 0) == 0 && source_name.find(":/") != std::string::npos;
+    if (source_name.rfind("/dev/", 0) != 0 && !network_export)
         return false;  // proc, sysfs, a move: not a device
     std::string target_name = target ? read_string(target, 256) : "";
-    std::string type_name = type ? read_string(type, 64) : "";
     m_device_mounted = true;
     m_machine.emit({.kind = EventKind::BootStep,
                     .value = uint64_t(BootStepKind::Mount),

@@ -1,5 +1,7 @@
 #include "run/prepared_boot.h"
 
+#include "run/net_option.h"
+
 #include <fmt/format.h>
 
 #include "run/input_description.h"
@@ -133,10 +135,30 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     std::optional<int64_t> rtc = options.rtc_epoch;
     if (!rtc && options.deterministic)
         rtc = deterministic_rtc_epoch;
-    BoardConfig board_config{boot->m_plan.mem_size, rtc, {}};
+    BoardConfig board_config{boot->m_plan.mem_size, rtc, {}, {}};
     for (auto& disk : boot->m_disks)
         board_config.disks.push_back(disk.get());
+    std::optional<NetOption> net;
+    if (!options.net.empty()) {
+        auto parsed = parse_net_option(options.net);
+        if (!parsed)
+            return parsed.error();
+        net = *parsed;
+        board_config.net_mac = net->mac;
+    }
     boot->m_board = std::make_unique<PcBoard>(m, board_config);
+    if (net) {
+        // Frames for the guest arrive on the network's thread and go in on
+        // the guest's, at the next block boundary (waking an idle guest).
+        VirtioNet* card = boot->m_board->net();
+        auto network = SlirpNetwork::create(net->slirp, [&m, card](std::vector<uint8_t> frame) {
+            m.post([card, frame = std::move(frame)] { card->receive(frame); });
+        });
+        if (!network)
+            return network.error();
+        boot->m_network = std::move(*network);
+        card->set_backend(boot->m_network.get());
+    }
 
     const BzImage& k = boot->m_kernel;
     std::string payload = k.payload_problem.empty()

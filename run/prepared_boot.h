@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "board/pc_board.h"
+#include "devices/slirp_network.h"
 #include "core/boot_event.h"
 #include "core/machine.h"
 #include "core/result.h"
@@ -72,6 +73,9 @@ private:
     std::unique_ptr<HandoffVerifier> m_verifier;
     std::unique_ptr<KernelLogWatch> m_kernel_log;
     std::unique_ptr<PcBoard> m_board;
+    // After the machine and the board: its thread posts to them, so it
+    // stops first.
+    std::unique_ptr<SlirpNetwork> m_network;
 };
 
 // Opens each --disk FILE[,ro|,snapshot].

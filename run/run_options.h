@@ -55,6 +55,7 @@ struct Options {
     std::optional<int> expected_exit;   // --expected-exit: recorded in the report (a matrix entry's exit_code)
     std::optional<int64_t> rtc_epoch;
     std::vector<std::string> disks;     // --disk FILE[,ro|,snapshot]
+    std::string net;                    // --net user[,hostfwd=...][,mac=...]; empty: no network card
     std::string system_map;             // a System.map instead of the kernel's own kallsyms
     bool no_kernel_symbols = false;     // use no kernel symbols at all: the fallback evidence, on purpose
     bool strict_code_tracking = false;  // check every guest store for code changes

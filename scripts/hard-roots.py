@@ -10,7 +10,8 @@ A scenario passes when the run printed every marker it must print (the real
 root's init: BOOTSIM-ROOT-OK and the device it is on, ...) and bootsim ended
 with the exit code the scenario expects. The bad cases expect the guest's
 own message and a nonzero exit code from bootsim's table (README, "bootsim
-in CI"). Disks are snapshots (the images do not change) except for
+in CI"). The NFS root's server (scripts/nfs-server.sh, nfs-ganesha on the
+host's loopback) runs only while its scenario boots. Disks are snapshots (the images do not change) except for
 hibernation, which works on private copies: the first run writes the image
 to swap and powers off, the second resumes from it.
 
@@ -47,12 +48,15 @@ class Scenario:
     bootsim must end with, and what to type at the passphrase prompt."""
 
     def __init__(self, name, title, initrd, disks, append, markers, exit_code=0, typed=(), expect=None,
-                 kernel="vmlinuz", timeout=None, memory="512M"):
+                 kernel="vmlinuz", timeout=None, memory="512M", network=None):
         self.name, self.title, self.initrd, self.disks, self.kernel = name, title, initrd, disks, kernel
         self.append, self.markers, self.exit_code, self.typed = append, markers, exit_code, list(typed)
         self.expect = expect if expect is not None else ["BOOTSIM-ROOT-POWEROFF"]
         self.timeout = timeout  # seconds, instead of --timeout's
         self.memory = memory
+        # None: no network card; "up" or "down": a card on user-mode
+        # networking, with the NFS server (scripts/nfs-server.sh) running or not.
+        self.network = network
 
 
 def scenarios():
@@ -73,6 +77,13 @@ def scenarios():
                  ["luks.img"], "root=/dev/mapper/root_crypt",
                  ["Please unlock disk root_crypt", "root_crypt: set up successfully"] +
                  root_ok("/dev/mapper/root_crypt"), typed=[PASSPHRASE]),
+        # Diskless: DHCP from user-mode networking, the root from the host's
+        # NFS server (10.0.2.2 is the host's loopback), by Debian's BOOT=nfs
+        # initrd (klibc ipconfig and nfsmount).
+        Scenario("nfs", "diskless NFS root (root=/dev/nfs nfsroot=10.0.2.2:... ip=dhcp)", "initrd-nfs.img", [],
+                 "root=/dev/nfs nfsroot=10.0.2.2:{export} ip=dhcp ro",
+                 [r"IP-Config: \S+ complete", "bootsim|DHCP lease 10.0.2.15"] + root_ok("10.0.2.2:"),
+                 network="up"),
         Scenario("hibernate", "hibernation: suspend to swap, power off", "initrd.img", ["@root", "@swap"],
                  f"root=UUID={ROOT_UUID} resume=/dev/vdb bootsim.hibernate",
                  [r"BOOTSIM-HIBERNATE: (\S+) to /dev/vdb", "PM: Image saving done", r"PM: (hibernation: )?Wrote \d+ kbytes"],
@@ -101,6 +112,16 @@ def scenarios():
                  ["No key available with this passphrase", "maximum number of tries exceeded",
                   r"bootsim|end: timed out after \d+ s"],
                  exit_code=6, typed=["wrong-1", "wrong-2", "wrong-3"], timeout=120),
+        # No NFS server: klibc's nfsmount finds no portmapper ("NFS over TCP
+        # not available"), Debian's initrd retries rootdelay= times (each try
+        # waits out nfsmount's portmapper timeouts over UDP, about a minute),
+        # goes on without a root, finds no init and panics; with panic= on
+        # the command line it reboots, so the run ends without the marker.
+        Scenario("nfs-server-down", "bad: the NFS server is not running", "initrd-nfs.img", [],
+                 "root=/dev/nfs nfsroot=10.0.2.2:{export} ip=dhcp ro rootdelay=1 panic=5",
+                 ["NFS over TCP not available from 10.0.2.2", "Retrying nfs mount", "No init found",
+                  "Rebooting automatically", r"bootsim|end: the guest reset the machine"],
+                 exit_code=1, network="down", timeout=300),
         Scenario("hibernate-third", "hibernation a third time, for more RAM", "initrd.img", ["@root", "@swap"],
                  f"root=UUID={ROOT_UUID} resume=/dev/vdb bootsim.hibernate",
                  [r"BOOTSIM-HIBERNATE: (\S+) to /dev/vdb"], expect=["reboot: (System halted|Power down)"]),
@@ -220,7 +241,10 @@ def main():
     for needed in sorted({s.kernel for s in chosen}) + sorted({s.initrd for s in chosen}) + sorted(
             {d for s in chosen for d in s.disks if not d.startswith("@")}):
         if not os.path.isfile(os.path.join(args.images, needed)):
-            sys.exit(f"hard-roots: {os.path.join(args.images, needed)} is missing (run images/build-hard-roots.sh)")
+            sys.exit(f"hard-roots: {os.path.join(args.images, needed)} is missing (run images/build-hard-roots.sh "
+                     "and images/build-nfs-root.sh)")
+    if any(s.network for s in chosen) and not os.path.isdir(os.path.join(args.images, "nfs-root")):
+        sys.exit(f"hard-roots: {os.path.join(args.images, 'nfs-root')} is missing (run images/build-nfs-root.sh)")
     if not os.access(args.bootsim, os.X_OK):
         sys.exit(f"hard-roots: {args.bootsim} is not built (scripts/build.sh build)")
 
@@ -238,7 +262,12 @@ def main():
             row = {"scenario": scenario}
             for tool in tools:
                 specs, drives = disk_paths(scenario, args.images, workdir, tool)
-                append = f"{CONSOLE} {scenario.append} {ROOT_INIT}"
+                append = f"{CONSOLE} {scenario.append} {ROOT_INIT}".replace(
+                    "{export}", os.path.join(args.images, "nfs-root"))
+                nfs_state = os.path.join(workdir, "nfs-server")
+                if scenario.network == "up":
+                    subprocess.run([os.path.join(TOP, "scripts", "nfs-server.sh"), "start",
+                                    os.path.join(args.images, "nfs-root"), nfs_state], check=True)
                 kernel, initrd = os.path.join(args.images, scenario.kernel), os.path.join(args.images, scenario.initrd)
                 timeout = scenario.timeout or args.timeout
                 if tool == "bootsim":
@@ -248,14 +277,20 @@ def main():
                         command += ["--disk", spec]
                     for pattern in scenario.expect:
                         command += ["--expect", pattern]
+                    if scenario.network:
+                        command += ["--net", "user"]
                     expected = scenario.exit_code
                 else:
                     command = ["timeout", str(timeout), "qemu-system-x86_64", "-accel", "tcg", "-m", scenario.memory,
                                "-nographic", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", append,
-                               *drives]
+                               *drives] + (["-nic", "user,model=virtio-net-pci"] if scenario.network else [])
                     # QEMU's exit code says nothing of a bad case's goal: only its markers count.
                     expected = 0 if scenario.exit_code == 0 else None
-                seconds, code, text = boot(command, scenario, timeout)
+                try:
+                    seconds, code, text = boot(command, scenario, timeout)
+                finally:
+                    if scenario.network == "up":
+                        subprocess.run([os.path.join(TOP, "scripts", "nfs-server.sh"), "stop", nfs_state])
                 if scenario.name.startswith("hibernate"):
                     m = re.search(r"BOOTSIM-HIBERNATE: (\S+)", text)
                     tokens[tool] = m.group(1) if m else None

@@ -11,11 +11,12 @@ deps="$top/.deps"
 
 packages=(
     build-essential cmake pkg-config ninja-build
-    zlib1g-dev liblzma-dev liblz4-dev libzstd-dev
+    zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libslirp-dev
     libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcapstone-dev libbz2-dev libpng-dev libssl-dev libtomlplusplus-dev libre2-dev
     linux-libc-dev
     busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3 python3-jsonschema
     qemu-system-x86 mmdebstrap
+    nfs-ganesha nfs-ganesha-vfs rpcbind
     libsdl2-dev libimgui-dev libgl-dev libegl-mesa0 libgl1-mesa-dri xvfb xauth
 )
 
@@ -27,7 +28,17 @@ if [ ${#need_install[@]} -gt 0 ]; then
     echo "setup: installing ${need_install[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${need_install[@]}"
+    # Services the packages bring (nfs-ganesha, rpcbind) are not started:
+    # the NFS-root tests start their own server on unprivileged ports
+    # (scripts/nfs-server.sh), and a system ganesha would take the NFS
+    # program's registration from it.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+    fi
+    apt-get install -y -q --no-install-recommends "${need_install[@]}" || { [ -z "$made_policy" ] || rm -f "$policy"; exit 1; }
+    [ -z "$made_policy" ] || rm -f "$policy"
 fi
 
 unicorn_version=2.1.1-2+b2

@@ -6,9 +6,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 scripts/prepare.sh
-# The hard roots (LVM, LUKS, ...): Debian's own initrd and disks prepared in
-# a guest under the bootsim just built; the default run boots two of them.
+# The hard roots (LVM, LUKS, NFS, ...): Debian's own initrd and disks
+# prepared in a guest under the bootsim just built; the default run boots
+# three of them.
 images/build-hard-roots.sh
+images/build-nfs-root.sh
 scripts/build.sh build-asan -DBOOTSIM_SANITIZE=ON
 echo "== tests (unit, cli, end-to-end)"
 ctest --test-dir build --output-on-failure -j2

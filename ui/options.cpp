@@ -1,5 +1,7 @@
 #include "ui/options.h"
 
+#include "run/net_option.h"
+
 #include <cerrno>
 #include <ctime>
 
@@ -62,6 +64,7 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--initrd", o.initrd, "the initial ramdisk (cpio archive, compressed or not)");
     auto* append_opt = app.add_option("--append", append, "the kernel command line (default: console=ttyS0)");
     app.add_option("--mem", o.mem, "guest RAM, e.g. 512M or 1G (default 512M)");
+
     app.add_flag("--headless", o.headless, "no window: console on stdout, progress on stderr");
     app.add_option("--stop-at", stop_at,
                    "end the run when this phase is reached: loaded, decompress, handoff, kernel, initramfs, init, "
@@ -97,6 +100,10 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--disk", o.disks,
                    "a raw disk image as a virtio block device (repeatable): FILE, FILE,ro (the guest cannot write) or "
                    "FILE,snapshot (the guest's writes are kept in memory, the file never changes)");
+    app.add_option("--net", o.net,
+                   "a virtio network card on user-mode networking (libslirp, as QEMU's -nic user): "
+                   "user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]...[,mac=52:54:00:12:34:56]; "
+                   "DHCP gives the guest 10.0.2.15, and 10.0.2.2 is the host's loopback");
     app.add_option("--system-map", o.system_map,
                    "the kernel's System.map (e.g. from Debian's -dbg package) instead of its own kallsyms");
     app.add_flag("--no-kernel-symbols", o.no_kernel_symbols,
@@ -142,6 +149,14 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
         return make_error(ErrorKind::BadUsage,
                           "--no-idle-skip and --deterministic: a deterministic guest's clock runs on instructions, "
                           "so a halted guest's wait can only be skipped");
+    if (!o.net.empty()) {
+        if (o.deterministic)
+            return make_error(ErrorKind::BadUsage,
+                              "--net and --deterministic: the network answers in host time, so the run cannot be the "
+                              "same on every host");
+        if (auto net = parse_net_option(o.net); !net)
+            return net.error();
+    }
     if (o.guest_ips && !o.deterministic)
         return make_error(ErrorKind::BadUsage, "--guest-mips sets the speed of a --deterministic run");
     if (o.guest_ips > max_guest_mips)

@@ -1,8 +1,9 @@
-// End to end: the two fastest hard roots (images/build-hard-roots.sh) with
-// Debian's own kernel and initrd: root on LVM, and root on LUKS2 unlocked by
-// a keyfile inside the initrd. The other scenarios (RAID1, degraded RAID1,
-// the typed passphrase, hibernation and resume, the bad cases) are slower
-// and run in scripts/hard-roots.py.
+// End to end: the fastest hard roots (images/build-hard-roots.sh,
+// images/build-nfs-root.sh) with Debian's own kernel and initrd: root on
+// LVM, root on LUKS2 unlocked by a keyfile inside the initrd, and a
+// diskless NFS root over user-mode networking. The other scenarios (RAID1,
+// degraded RAID1, the typed passphrase, hibernation and resume, the bad
+// cases) are slower and run in scripts/hard-roots.py.
 //
 // Each test boots a private copy of its disk, writable, and reads it on the
 // host afterwards: what the real root's init wrote must be on it (in clear
@@ -151,4 +152,82 @@ TEST(HardRoots, LuksRootUnlockedByTheKeyfileInTheInitrd)
     EXPECT_FALSE(disk.contains("from /dev/mapper/root_crypt")) << disk.path();
     auto cmp = run_command("cmp -s " + disk.path() + " " + image(hard_roots + "luks.img"));
     EXPECT_EQ(cmp.exit_code, 1) << "the guest's writes did not reach " << disk.path();
+}
+
+namespace {
+
+// scripts/nfs-server.sh for the length of a test: nfs-ganesha exporting
+// `dir` on the host's loopback (the guest's 10.0.2.2).
+class NfsServer {
+public:
+    explicit NfsServer(const std::string& dir)
+        : m_state((std::filesystem::temp_directory_path() / ("bootsim-nfs-" + std::to_string(getpid()))).string())
+    {
+        auto r = run_command(m_script + " start " + dir + " " + m_state);
+        m_started = r.exit_code == 0;
+        EXPECT_TRUE(m_started) << r.output;
+    }
+    ~NfsServer()
+    {
+        run_command(m_script + " stop " + m_state);
+        std::filesystem::remove_all(m_state);
+    }
+    bool started() const { return m_started; }
+
+private:
+    std::string m_script = std::string(BOOTSIM_SOURCE_DIR) + "/scripts/nfs-server.sh";
+    std::string m_state;
+    bool m_started = false;
+};
+
+size_t lines_in(const std::string& path)
+{
+    std::ifstream in(path);
+    return size_t(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+}
+
+}  // namespace
+
+TEST(HardRoots, DisklessNfsRootOverUserModeNetworking)
+{
+    std::string root = std::filesystem::canonical(image(hard_roots + "nfs-root")).string();
+    std::string boots = root + "/var/log/bootsim-boots";
+    size_t boots_before = lines_in(boots);
+    NfsServer server(root);
+    ASSERT_TRUE(server.started());
+    std::string report_path = temp_report("nfs");
+    auto r = run_bootsim("--kernel " + image(hard_roots + "vmlinuz") + " --initrd " +
+                         image(hard_roots + "initrd-nfs.img") +
+                         " --net user --headless --timeout 600 --expect BOOTSIM-ROOT-POWEROFF --report " + report_path +
+                         " --append 'console=ttyS0 root=/dev/nfs nfsroot=10.0.2.2:" + root +
+                         " ip=dhcp ro init=/usr/local/sbin/bootsim-root-init'");
+    ASSERT_EQ(r.exit_code, bootsim::exit_success) << r.output;
+    for (std::string marker : {std::string("IP-Config: enp0s5 complete"), "BOOTSIM-ROOT-OK: / is 10.0.2.2:" + root,
+                               std::string("BOOTSIM-ROOT-POWEROFF")})
+        EXPECT_NE(r.output.find(marker), std::string::npos) << "no \"" << marker << "\" in: " << r.output;
+
+    auto report = read_report(report_path);
+    ASSERT_FALSE(report.is_null());
+    auto cards = steps_of(report, "network-device"), leases = steps_of(report, "dhcp-lease"),
+         mounts = steps_of(report, "mount"), modules = steps_of(report, "module");
+    ASSERT_EQ(cards.size(), 1u) << report["steps"].dump();
+    EXPECT_NE(cards[0].find("virtio-net 52:54:00:12:34:56"), std::string::npos) << cards[0];
+    ASSERT_FALSE(leases.empty()) << report["steps"].dump();
+    EXPECT_NE(leases[0].find("DHCP lease 10.0.2.15/24 router 10.0.2.2"), std::string::npos) << leases[0];
+    EXPECT_TRUE(any_contains(mounts, "mount 10.0.2.2:" + root + " on /root (nfs)")) << joined(mounts);
+    EXPECT_TRUE(any_contains(modules, "virtio_net")) << joined(modules);
+    EXPECT_TRUE(any_contains(modules, "nfsv3")) << joined(modules);
+    auto phases = bootsim::test::phase_names(report);
+    EXPECT_NE(std::find(phases.begin(), phases.end(), "root"), phases.end()) << report["phases"].dump();
+    // Each step happened in a phase of the boot, not before it.
+    for (const auto& step : report["steps"])
+        EXPECT_NE(step.value("phase", ""), "loaded") << step.dump();
+
+    // The guest wrote through NFS into the host's directory.
+    ASSERT_EQ(lines_in(boots), boots_before + 1) << boots;
+    std::ifstream in(boots);
+    std::string line, last;
+    while (std::getline(in, line))
+        last = line;
+    EXPECT_EQ(last.rfind("boot " + std::to_string(boots_before + 1) + " from 10.0.2.2:" + root, 0), 0u) << last;
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "devices/virtio_blk.h"
 
 #include "unit/fake_irq_line.h"
+#include "unit/virtio_driver.h"
 
 namespace bootsim {
 namespace {
@@ -52,11 +54,7 @@ constexpr uint64_t data_at = 0x100000;
 constexpr uint64_t status_at = 0x30000;
 constexpr uint64_t outside_ram = 0x10000000;  // RAM is 4 MiB
 
-struct Desc {
-    uint64_t addr;
-    uint32_t len;
-    bool write;
-};
+using test::Desc;
 
 uint8_t pattern(uint64_t i) { return uint8_t(i * 7 + i / 512); }
 Bytes sector_of(uint64_t sector, uint64_t count = 1)
@@ -82,6 +80,7 @@ protected:
         auto memory_result = GuestMemory::create(4 << 20);
         ASSERT_TRUE(memory_result.ok());
         memory.reset(*memory_result);
+        ring.emplace(*memory, ring_pfn);
         open_device(DiskMode::ReadWrite);
     }
     void TearDown() override
@@ -124,20 +123,7 @@ protected:
     // on, linked in order, head published in the available ring.
     uint16_t submit(const std::vector<Desc>& chain, bool notify = true)
     {
-        uint16_t head = next_desc;
-        for (size_t i = 0; i < chain.size(); ++i) {
-            uint16_t index = uint16_t((head + i) % 256);
-            uint64_t at = desc_base + 16 * uint64_t(index);
-            bool last = i + 1 == chain.size();
-            memory->write_value(at, chain[i].addr);
-            memory->write_value(at + 8, chain[i].len);
-            memory->write_value(at + 12, uint16_t((last ? 0 : F_NEXT) | (chain[i].write ? F_WRITE : 0)));
-            memory->write_value(at + 14, uint16_t((index + 1) % 256));
-        }
-        next_desc = uint16_t((head + chain.size()) % 256);
-        memory->write_value(avail_base + 4 + 2 * uint64_t(avail_idx % 256), head);
-        ++avail_idx;
-        memory->write_value(avail_base + 2, avail_idx);
+        uint16_t head = ring->add(chain);
         if (notify)
             out(QUEUE_NOTIFY, 0, 2);
         return head;
@@ -156,9 +142,9 @@ protected:
         return submit(chain);
     }
 
-    uint16_t used_idx() { return read16(used_base + 2); }
-    uint32_t used_id(uint16_t i) { return read32(used_base + 4 + 8 * uint64_t(i % 256)); }
-    uint32_t used_len(uint16_t i) { return read32(used_base + 8 + 8 * uint64_t(i % 256)); }
+    uint16_t used_idx() { return ring->used_idx(); }
+    uint32_t used_id(uint16_t i) { return ring->used_id(i); }
+    uint32_t used_len(uint16_t i) { return ring->used_len(i); }
     uint8_t status_byte() { return read8(status_at); }
     uint8_t read8(uint64_t at) { uint8_t v = 0; memory->read_value(at, v); return v; }
     uint16_t read16(uint64_t at) { uint16_t v = 0; memory->read_value(at, v); return v; }
@@ -182,22 +168,13 @@ protected:
     FakeIrqLine irq;
     std::unique_ptr<VirtioBlk> device;
     std::vector<DiskRequest> requests;
-    uint16_t next_desc = 0;
-    uint16_t avail_idx = 0;
+    std::optional<test::DriverRing> ring;  // on `memory`, once SetUp made it
 };
 
 TEST_F(VirtioBlkTest, PciIdentityIsWhatVirtioPciLegacyProbes)
 {
-    IoBus io;
-    PciHost host;
-    PciHostBridge bridge;
-    ASSERT_TRUE(io.attach(0xcf8, 8, host, "PCI conf1"));
-    host.attach(0, bridge);
-    host.attach(1, *device);
-    auto conf = [&](unsigned reg, unsigned width) {
-        io.write(0xcf8, 0x80000000u | 1u << 11 | (reg & 0xfc), 4);
-        return io.read(uint16_t(0xcfc + (reg & 3)), width);
-    };
+    test::PciConfigSpace pci(*device, 1);
+    auto conf = [&](unsigned reg, unsigned width) { return pci.read(reg, width); };
     EXPECT_EQ(conf(0x00, 4), 0x10011af4u);
     EXPECT_EQ(conf(0x08, 1), 0u);            // revision: VIRTIO_PCI_ABI_VERSION
     EXPECT_EQ(conf(0x0a, 2), 0x0100u);       // mass storage
@@ -206,9 +183,8 @@ TEST_F(VirtioBlkTest, PciIdentityIsWhatVirtioPciLegacyProbes)
     EXPECT_EQ(conf(0x3d, 1), 1u);            // INTA#
     EXPECT_EQ(conf(0x06, 2) & 0x10, 0u);     // no capabilities: not modern
     // BAR0: I/O, 64 bytes.
-    io.write(0xcf8, 0x80000000u | 1u << 11 | 0x10, 4);
-    io.write(0xcfc, 0xffffffff, 4);
-    EXPECT_EQ(io.read(0xcfc, 4), 0xffffffc1u);
+    pci.write(0x10, 0xffffffff, 4);
+    EXPECT_EQ(pci.read(0x10, 4), 0xffffffc1u);
     EXPECT_EQ(device->bar_size(0), VirtioBlk::io_size);
 }
 

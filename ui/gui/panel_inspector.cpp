@@ -155,7 +155,8 @@ bool new_storage_step(GuiState& s)
     for (size_t i = s.steps_seen; i < s.record.steps.size(); ++i) {
         BootStepKind kind = s.record.steps[i].kind;
         found |= kind == BootStepKind::DeviceMapper || kind == BootStepKind::RaidArray ||
-                 kind == BootStepKind::Unlock || kind == BootStepKind::Hibernate || kind == BootStepKind::Resume;
+                 kind == BootStepKind::Unlock || kind == BootStepKind::Hibernate || kind == BootStepKind::Resume ||
+                 kind == BootStepKind::DhcpLease;
     }
     return found;
 }
