@@ -110,6 +110,14 @@ PcBoard::PcBoard(Machine& machine, const BoardConfig& config) : m_machine(machin
         attach_disk(*config.disks[i], i);
     if (config.net_mac)
         attach_net(*config.net_mac);
+
+    m_bios = std::make_unique<PcBios>(config.e820);
+    machine.set_firmware(*m_bios);
+    if (config.firmware_tables) {
+        m_bios->write_tables(machine.memory());
+        machine.emit({.kind = EventKind::RegionPlaced, .address = PcBios::tables_base, .size = PcBios::tables_size,
+                      .value = uint64_t(RegionRole::Firmware), .text = "BIOS tables (interrupt vector table, BIOS data area)"});
+    }
 }
 
 void PcBoard::place_on_pci(VirtioPciLegacy& function, uint8_t slot, unsigned irq, uint16_t io_base, uint32_t io_size,

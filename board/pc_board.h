@@ -18,6 +18,7 @@
 #include "devices/pit_8254.h"
 #include "devices/port61.h"
 #include "devices/disk_image.h"
+#include "devices/pc_bios.h"
 #include "devices/pci_host.h"
 #include "devices/uart_16550.h"
 #include "devices/virtio_blk.h"
@@ -31,6 +32,11 @@ struct BoardConfig {
     std::vector<DiskImage*> disks;     // each becomes a virtio-blk device on PCI
     // A virtio-net card on PCI with this MAC; its backend is set on net().
     std::optional<VirtioNet::Mac> net_mac;
+    // The memory map the firmware reports (INT 15h E820h), and whether it
+    // lays out its tables (IVT, BIOS data area) as a BIOS does before it
+    // starts a real-mode boot.
+    std::vector<E820Entry> e820;
+    bool firmware_tables = false;
 };
 
 class PcBoard final {
@@ -111,6 +117,7 @@ private:
     std::vector<std::unique_ptr<IsaIrq>> m_pci_irqs;
     std::vector<std::unique_ptr<VirtioBlk>> m_disks;
     std::unique_ptr<VirtioNet> m_net;
+    std::unique_ptr<PcBios> m_bios;
 };
 
 }  // namespace bootsim

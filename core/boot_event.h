@@ -24,6 +24,9 @@ enum class EventKind {
     InitcallReturned,   // it returned: text, address as at the start, value = its return value (int)
     Note,               // text: anything worth a line in the log
     BootStep,           // a step on the way to the real root: text = what, value = BootStepKind
+    FirmwareCall,       // a real-mode BIOS service call: text = the service, value = vector << 16 | AX,
+                        // size = 1 if the firmware has it (0: answered as absent)
+    CpuModeChanged,     // the CPU changed mode: text = the new mode ("protected", "long"), address = RIP
 };
 
 // What the kernel and early user space do to reach the real root, each seen

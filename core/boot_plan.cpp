@@ -2,6 +2,16 @@
 
 namespace bootsim {
 
+const char* entry_mode_name(EntryMode mode)
+{
+    switch (mode) {
+    case EntryMode::Real16: return "real";
+    case EntryMode::Protected32: return "32";
+    case EntryMode::Long64: return "64";
+    }
+    return "?";
+}
+
 const char* region_role_name(RegionRole role)
 {
     switch (role) {
@@ -12,6 +22,8 @@ const char* region_role_name(RegionRole role)
     case RegionRole::Kernel: return "kernel";
     case RegionRole::DecompressBuffer: return "decompress-buffer";
     case RegionRole::Initrd: return "initrd";
+    case RegionRole::Setup: return "setup";
+    case RegionRole::Firmware: return "firmware";
     }
     return "unknown";
 }

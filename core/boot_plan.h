@@ -20,6 +20,8 @@ enum class RegionRole {
     Kernel,           // the protected-mode part: decompressor + compressed payload
     DecompressBuffer, // [load address, load address + init_size): where the kernel unpacks
     Initrd,
+    Setup,            // the real-mode setup code (real-mode entry)
+    Firmware,         // the BIOS's tables: interrupt vector table, BIOS data area, ROM stubs
 };
 const char* region_role_name(RegionRole role);
 
@@ -40,10 +42,20 @@ struct E820Entry {
     E820Type type;
 };
 
-// 64-bit entry state (boot.rst, "64-bit Boot Protocol"): long mode with
-// paging, identity mapping, __BOOT_CS/__BOOT_DS, interrupts off, RSI =
-// boot_params.
+// Which of the protocol's ways into the kernel a boot takes (boot.rst):
+// the 16-bit real-mode entry into the setup code (setup segment + 0x20:0,
+// the BIOS answering its calls), the 32-bit entry at code32_start
+// (protected mode, paging off, flat segments) or the 64-bit entry 0x200
+// after it (long mode, identity paging).
+enum class EntryMode { Real16, Protected32, Long64 };
+const char* entry_mode_name(EntryMode mode);  // "real", "32", "64"
+
+// The CPU state at the entry: boot.rst's "32-bit Boot Protocol" (flat
+// 4 GiB __BOOT_CS/__BOOT_DS, paging off, interrupts off, ESI = boot_params)
+// or "64-bit Boot Protocol" (the same in long mode with paging and an
+// identity mapping, RSI = boot_params).
 struct EntryState {
+    EntryMode mode = EntryMode::Long64;
     uint64_t rip = 0;
     uint64_t rsi = 0;
     uint64_t rsp = 0;

@@ -44,6 +44,8 @@ bool pushes_error_code(uint32_t vector)
     }
 }
 
+constexpr uint64_t rflags_cf = 1 << 0;
+constexpr uint64_t rflags_zf = 1 << 6;
 constexpr uint64_t rflags_if = 1 << 9;
 constexpr uint64_t rflags_tf = 1 << 8;
 constexpr uint64_t rflags_nt = 1 << 14;
@@ -54,6 +56,11 @@ constexpr uint64_t rflags_ac = 1 << 18;
 // QEMU's hidden-segment flag bits for a flat 64-bit code segment (the high
 // dword of the GDT descriptor, masked as QEMU keeps it).
 constexpr uint32_t code64_flags = 0x00a09b00;
+constexpr uint32_t code32_flags = 0x00c09b00;
+// Real mode's segments, as QEMU's reset leaves them: present, accessed,
+// readable code / writable data, 16-bit.
+constexpr uint32_t real_code_flags = 0x00009b00;
+constexpr uint32_t real_data_flags = 0x00009300;
 constexpr uint32_t data_flags = 0x00c09300;
 
 }  // namespace
@@ -281,9 +288,24 @@ Status Cpu::self_test()
 
 Status Cpu::load_entry_state(const EntryState& entry)
 {
+    if (entry.mode != EntryMode::Long64) {
+        // Unicorn's 64-bit CPU starts with EFER.LMA set, which no register
+        // write clears (WRMSR leaves LMA alone): only QEMU's own way out of
+        // long mode does, turning CR0.PG off while LMA is set
+        // (cpu_x86_update_cr0). So take that way: into long mode with
+        // paging, then out of it.
+        write_reg(m_uc, UC_X86_REG_CR4, 1u << 5);  // PAE
+        uc_x86_msr lme{0xc0000080, 1u << 8};
+        uc_reg_write(engine(m_uc), UC_X86_REG_MSR, &lme);
+        write_reg(m_uc, UC_X86_REG_CR0, 0x80000001);  // PG | PE
+        write_reg(m_uc, UC_X86_REG_CR0, 0x00000001);  // PE: LMA drops
+        uc_x86_msr none{0xc0000080, 0};
+        uc_reg_write(engine(m_uc), UC_X86_REG_MSR, &none);
+    }
     uc_x86_mmr gdtr{0, entry.gdt_base, entry.gdt_limit, 0};
     uc_reg_write(engine(m_uc), UC_X86_REG_GDTR, &gdtr);
-    uc_x86_mmr idtr{0, 0, 0, 0};
+    // Real mode's interrupt table is the IVT at 0 (256 far pointers).
+    uc_x86_mmr idtr{0, 0, uint32_t(entry.mode == EntryMode::Real16 ? 0x3ff : 0), 0};
     uc_reg_write(engine(m_uc), UC_X86_REG_IDTR, &idtr);
     write_reg(m_uc, UC_X86_REG_CR4, entry.cr4);
     uc_x86_msr efer{0xc0000080, entry.efer};
@@ -297,11 +319,31 @@ Status Cpu::load_entry_state(const EntryState& entry)
 
     // In 64-bit mode Unicorn's register API sets only segment selectors; the
     // hidden parts (what a far jump or a segment load would have filled in
-    // from the GDT) go through the context blob.
+    // from the GDT) go through the context blob, and so do the hflags bits
+    // QEMU derives from them and from the mode (the blob is copied back as
+    // is, so nothing recomputes them).
     TRY(m_context->save());
-    m_context->set_segment(1, {entry.cs, 0, 0xffffffff, code64_flags});
-    for (int seg : {0, 2, 3, 4, 5})
-        m_context->set_segment(seg, {entry.ds, 0, 0xffffffff, data_flags});
+    // QEMU's HF_* bits (target/i386/cpu.h): CS32 4, SS32 5, ADDSEG 6 (segment
+    // bases take part in addressing: real mode), PE 7, LMA 14, CS64 15.
+    constexpr uint32_t hf_cs32 = 1u << 4, hf_ss32 = 1u << 5, hf_addseg = 1u << 6, hf_pe = 1u << 7,
+                       hf_lma = 1u << 14, hf_cs64 = 1u << 15;
+    uint32_t hflags = m_context->hflags() & ~(hf_cs32 | hf_ss32 | hf_addseg | hf_pe | hf_lma | hf_cs64);
+    if (entry.mode == EntryMode::Real16) {
+        // Real mode: base = selector * 16, 64 KiB limits, 16-bit code and data.
+        m_context->set_segment(1, {entry.cs, uint64_t(entry.cs) << 4, 0xffff, real_code_flags});
+        for (int seg : {0, 2, 3, 4, 5})
+            m_context->set_segment(seg, {entry.ds, uint64_t(entry.ds) << 4, 0xffff, real_data_flags});
+        hflags |= hf_addseg;
+    } else {
+        bool long_mode = entry.mode == EntryMode::Long64;
+        m_context->set_segment(1, {entry.cs, 0, 0xffffffff, long_mode ? code64_flags : code32_flags});
+        for (int seg : {0, 2, 3, 4, 5})
+            m_context->set_segment(seg, {entry.ds, 0, 0xffffffff, data_flags});
+        hflags |= hf_pe | hf_cs32 | hf_ss32;
+        if (long_mode)
+            hflags |= hf_lma | hf_cs64;
+    }
+    m_context->set_hflags(hflags);
     m_context->set_old_exception(-1);
     TRY(m_context->restore());
     return Ok{};
@@ -331,7 +373,7 @@ CpuRunResult Cpu::run()
             // (x86_stop_interrupt); deliver it from here. RIP is the
             // offending instruction; the kernel's BUG()/WARN() use ud2.
             uint64_t at = read_reg(m_uc, UC_X86_REG_RIP);
-            if (m_self_testing || !deliver(6, false, 0, at))
+            if (m_self_testing || !(real_mode() ? deliver_real(6, at) : deliver(6, false, 0, at)))
                 return {CpuStop::TripleFault,
                         fmt::format("invalid opcode at {:#x}{} could not be delivered", at,
                                     fetched_from_nothing ? " (code fetched from outside RAM, where nothing answers)"
@@ -515,6 +557,17 @@ void Cpu::handle_interrupt_hook(uint32_t intno)
         return;
     }
 
+    if (real_mode()) {
+        // A BIOS service call (INT n) for the firmware, or an interrupt
+        // through the IVT. Unicorn leaves RIP after the INT instruction.
+        if (!firmware_call(uint8_t(intno)) && !deliver_real(uint8_t(intno), rip)) {
+            m_triple_fault = true;
+            m_fault_detail = fmt::format("interrupt {:#x} at {:#x} in real mode could not be delivered through the "
+                                         "interrupt vector table", intno, rip);
+            uc_emu_stop(engine(m_uc));
+        }
+        return;
+    }
     bool has_error = intno < 32 && pushes_error_code(intno);
     if (deliver(uint8_t(intno), has_error, error_code, rip)) {
         m_client.on_exception(uint8_t(intno), rip, has_error ? error_code : 0);
@@ -532,6 +585,70 @@ void Cpu::handle_interrupt_hook(uint32_t intno)
                                  intno, rip, error_code, read_reg(m_uc, UC_X86_REG_CR2),
                                  read_mmr(m_uc, UC_X86_REG_IDTR).base);
     uc_emu_stop(engine(m_uc));
+}
+
+bool Cpu::real_mode() const
+{
+    return !(read_reg(m_uc, UC_X86_REG_CR0) & 1);
+}
+
+bool Cpu::firmware_call(uint8_t vector)
+{
+    RealModeCall call;
+    call.vector = vector;
+    call.eax = uint32_t(read_reg(m_uc, UC_X86_REG_EAX));
+    call.ebx = uint32_t(read_reg(m_uc, UC_X86_REG_EBX));
+    call.ecx = uint32_t(read_reg(m_uc, UC_X86_REG_ECX));
+    call.edx = uint32_t(read_reg(m_uc, UC_X86_REG_EDX));
+    call.esi = uint32_t(read_reg(m_uc, UC_X86_REG_ESI));
+    call.edi = uint32_t(read_reg(m_uc, UC_X86_REG_EDI));
+    call.ebp = uint32_t(read_reg(m_uc, UC_X86_REG_EBP));
+    call.ds = uint16_t(read_reg(m_uc, UC_X86_REG_DS));
+    call.es = uint16_t(read_reg(m_uc, UC_X86_REG_ES));
+    uint64_t flags = read_reg(m_uc, UC_X86_REG_EFLAGS);
+    call.carry = flags & rflags_cf;
+    call.zero = flags & rflags_zf;
+    if (!m_client.on_real_mode_interrupt(call))
+        return false;
+    write_reg(m_uc, UC_X86_REG_EAX, call.eax);
+    write_reg(m_uc, UC_X86_REG_EBX, call.ebx);
+    write_reg(m_uc, UC_X86_REG_ECX, call.ecx);
+    write_reg(m_uc, UC_X86_REG_EDX, call.edx);
+    write_reg(m_uc, UC_X86_REG_ESI, call.esi);
+    write_reg(m_uc, UC_X86_REG_EDI, call.edi);
+    write_reg(m_uc, UC_X86_REG_EBP, call.ebp);
+    if (call.es != uint16_t(read_reg(m_uc, UC_X86_REG_ES)))
+        write_reg(m_uc, UC_X86_REG_ES, call.es);
+    flags = (flags & ~(rflags_cf | rflags_zf)) | (call.carry ? rflags_cf : 0) | (call.zero ? rflags_zf : 0);
+    write_reg(m_uc, UC_X86_REG_EFLAGS, flags);
+    return true;
+}
+
+// Real mode (SDM 20.1.4): push FLAGS, CS and IP on SS:SP, clear IF and TF,
+// and continue at the far pointer in the IVT entry (at IDTR.base + 4 * vector).
+bool Cpu::deliver_real(uint8_t vector, uint64_t return_ip)
+{
+    SegmentState idtr = read_mmr(m_uc, UC_X86_REG_IDTR);
+    if (uint32_t(vector) * 4 + 3 > idtr.limit)
+        return false;
+    uint16_t target[2];
+    if (!m_memory.read(idtr.base + uint64_t(vector) * 4, target, sizeof target))
+        return false;
+    uint64_t ss = read_reg(m_uc, UC_X86_REG_SS);
+    uint16_t sp = uint16_t(read_reg(m_uc, UC_X86_REG_RSP));
+    uint16_t frame[3] = {uint16_t(return_ip), uint16_t(read_reg(m_uc, UC_X86_REG_CS)),
+                         uint16_t(read_reg(m_uc, UC_X86_REG_EFLAGS))};
+    for (uint16_t value : frame) {
+        sp = uint16_t(sp - 2);
+        if (!m_memory.write_value(RealModeCall::linear(uint16_t(ss), sp), value))
+            return false;
+    }
+    uint64_t flags = read_reg(m_uc, UC_X86_REG_EFLAGS) & ~(rflags_if | rflags_tf);
+    write_reg(m_uc, UC_X86_REG_EFLAGS, flags);
+    write_reg(m_uc, UC_X86_REG_RSP, (read_reg(m_uc, UC_X86_REG_RSP) & ~0xffffull) | sp);
+    write_reg(m_uc, UC_X86_REG_CS, target[1]);
+    write_reg(m_uc, UC_X86_REG_RIP, target[0]);
+    return true;
 }
 
 bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip)
@@ -752,7 +869,8 @@ bool Cpu::interrupt_flag() const
 
 bool Cpu::interrupt(uint8_t vector)
 {
-    return deliver(vector, false, 0, read_reg(m_uc, UC_X86_REG_RIP));
+    uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
+    return real_mode() ? deliver_real(vector, rip) : deliver(vector, false, 0, rip);
 }
 
 void Cpu::advance_tsc(uint64_t ticks)
@@ -993,6 +1111,13 @@ PagingMode Cpu::paging_mode() const
     m.nxe = efer.value & (1 << 11);
     m.cr3 = read_reg(m_uc, UC_X86_REG_CR3);
     return m;
+}
+
+bool Cpu::long_mode_active() const
+{
+    uc_x86_msr efer{0xc0000080, 0};
+    uc_reg_read(engine(m_uc), UC_X86_REG_MSR, &efer);
+    return efer.value & (1 << 10);
 }
 
 CpuState Cpu::state() const

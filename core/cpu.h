@@ -15,6 +15,7 @@
 
 #include "core/block_counter.h"
 #include "core/cpu_state.h"
+#include "core/firmware.h"
 #include "core/guest_memory.h"
 #include "core/page_walk.h"
 #include "core/result.h"
@@ -55,6 +56,10 @@ public:
     virtual void on_syscall(uint64_t number) { (void)number; }
     // What RDTSC/RDTSCP return while the CPU emulates them (emulate_tsc).
     virtual uint64_t guest_tsc() { return 0; }
+    // INT n in real mode: the firmware's service call. Returning true means
+    // answered (the registers in `call` go back to the CPU, which continues
+    // after the INT); false delivers it through the interrupt vector table.
+    virtual bool on_real_mode_interrupt(RealModeCall& call) { (void)call; return false; }
 };
 
 enum class CpuStop {
@@ -118,6 +123,10 @@ public:
 
     CpuState state() const;
     PagingMode paging_mode() const;
+    // EFER.LMA: long mode is active (one register read; paging_mode() reads four).
+    bool long_mode_active() const;
+    // CR0.PE clear: real mode (the setup code before its switch to protected mode).
+    bool real_mode() const;
     uint64_t rip() const;
     // One general register (CpuState::gpr order), without the rest of
     // state(): what a watch handler on a hot path reads.
@@ -222,6 +231,9 @@ private:
     // Delivers `vector` through the guest IDT (64-bit gates). Returns false
     // when it cannot be delivered (bad IDT entry, unmapped stack).
     bool deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip);
+    // Real mode: through the IVT; and an INT n offered to the firmware first.
+    bool deliver_real(uint8_t vector, uint64_t return_ip);
+    bool firmware_call(uint8_t vector);
     void handle_interrupt_hook(uint32_t intno);
 
     static uint32_t hook_in(void* uc, uint32_t port, int size, void* self);

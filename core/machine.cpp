@@ -149,7 +149,13 @@ Status Machine::load(const BootPlan& plan)
               .value = uint64_t(region.role), .text = region.name});
     }
     TRY(m_cpu->load_entry_state(plan.entry));
-    m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size});
+    // An entry before long mode: the decompressor switches to it itself,
+    // and the log says where (checked per block until then: startup_32's
+    // few thousand blocks).
+    m_awaiting_long_mode = plan.entry.mode != EntryMode::Long64;
+    m_awaiting_protected_mode = plan.entry.mode == EntryMode::Real16;
+    m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size,
+                                 plan.entry.mode == EntryMode::Real16});
     enter_phase(Phase::Loaded, plan.entry.rip, "the boot plan was written to guest RAM");
     return Ok{};
 }
@@ -376,8 +382,28 @@ void Machine::update_client_blocks()
     m_cpu->set_client_blocks(begin, end);
 }
 
+bool Machine::on_real_mode_interrupt(RealModeCall& call)
+{
+    if (!m_firmware)
+        return false;
+    uint64_t what = uint64_t(call.vector) << 16 | call.ax();
+    FirmwareAnswer answer = m_firmware->call(call, *m_memory);
+    emit({.kind = EventKind::FirmwareCall, .phase = m_phase, .address = m_cpu->rip(), .size = answer.supported ? 1u : 0u,
+          .value = what, .text = answer.service});
+    if (!answer.printed.empty())
+        emit({.kind = EventKind::Note, .phase = m_phase, .text = "BIOS console: " + answer.printed});
+    return true;
+}
+
 bool Machine::on_block(uint64_t address)
 {
+    if (m_awaiting_protected_mode && !m_cpu->real_mode()) {
+        m_awaiting_protected_mode = false;
+        emit({.kind = EventKind::CpuModeChanged, .phase = m_phase, .address = address, .text = "protected"});
+    } else if (m_awaiting_long_mode && !m_awaiting_protected_mode && m_cpu->long_mode_active()) {
+        m_awaiting_long_mode = false;
+        emit({.kind = EventKind::CpuModeChanged, .phase = m_phase, .address = address, .text = "long"});
+    }
     if (auto change = m_tracker->on_block(address)) {
         update_client_blocks();
         if (change->what == PhaseChange::What::DecompressorMoved) {

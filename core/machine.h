@@ -76,6 +76,8 @@ public:
 
     // Registers a device whose time-driven behaviour the run loop services.
     void add_timed_device(TimedDevice& device) { m_timed.push_back(&device); }
+    // The firmware that answers a real-mode guest's service calls (INT n).
+    void set_firmware(Firmware& firmware) { m_firmware = &firmware; }
     // The controller whose INTR output the CPU takes interrupts from.
     void set_interrupt_controller(InterruptController& controller) { m_interrupts = &controller; }
     // The INTR line changed (any thread): the CPU looks at it at the next
@@ -226,6 +228,7 @@ public:
     void on_exception(uint8_t vector, uint64_t rip, uint32_t error_code) override;
     bool on_watch(uint64_t address) override;
     uint64_t guest_tsc() override { return tsc_ticks(now_ns()); }
+    bool on_real_mode_interrupt(RealModeCall& call) override;
 
 private:
     Machine(EventSink& sink) : m_sink(sink) {}
@@ -314,6 +317,9 @@ private:
     static constexpr uint64_t not_frozen = ~0ull;
     std::atomic<uint64_t> m_frozen_since{not_frozen};  // host_ns() at freeze_clock()
     bool m_code_patching_watched = false;
+    bool m_awaiting_long_mode = false;  // the entry was before long mode, and it has not come yet
+    bool m_awaiting_protected_mode = false;  // the same for protected mode (the real-mode entry)
+    Firmware* m_firmware = nullptr;
     uint64_t m_direct_map_variable = 0;
     std::vector<std::pair<uint64_t, uint64_t>> m_dma_written;  // guest-physical ranges since the last stop
     void invalidate_dma_writes();

@@ -4,8 +4,12 @@
 // timing, never from console text, never from one kernel's layout.
 //
 //   loaded      the plan is in RAM; nothing has run
-//   decompress  the first instruction runs: the 64-bit entry (startup_64) is
-//               the decompressor's own code
+//   setup       (real-mode entry only) the first instruction runs: the
+//               kernel's 16-bit setup code
+//   decompress  the first instruction runs: the 64-bit entry (startup_64) and
+//               the 32-bit one (startup_32) are the decompressor's own code;
+//               after the setup code, the first block in the loaded
+//               protected-mode code (its jump to code32_start)
 //   (moved)     the decompressor runs from the copy of itself it made at the
 //               top of its buffer (arch/x86/boot/compressed/head_64.S copies
 //               itself to load address + init_size - its size, so that it can
@@ -40,6 +44,7 @@ struct PhaseHints {
     uint64_t load_address = 0;      // where the protected-mode code was loaded
     uint64_t loaded_size = 0;       // its size
     uint64_t buffer_end = 0;        // load_address + init_size
+    bool setup_first = false;       // the real-mode entry: the setup code runs before the decompressor
 };
 
 struct PhaseChange {
@@ -59,8 +64,20 @@ public:
         using What = PhaseChange::What;
         switch (m_state) {
         case State::Loaded:
+            if (m_hints.setup_first) {
+                m_state = State::Setup;
+                return PhaseChange{What::Phase, Phase::Setup, address,
+                                   "the first instruction, the setup code's real-mode entry"};
+            }
             m_state = State::Decompressing;
             return PhaseChange{What::Phase, Phase::Decompress, address, "the first instruction, at the entry point"};
+        case State::Setup:
+            if (address >= m_hints.load_address && address < m_hints.load_address + m_hints.loaded_size) {
+                m_state = State::Decompressing;
+                return PhaseChange{What::Phase, Phase::Decompress, address,
+                                   "the setup code's jump to code32_start, the decompressor's 32-bit entry"};
+            }
+            return std::nullopt;
         case State::Decompressing:
             if (in_moved_copy(address)) {
                 m_state = State::Moved;
@@ -169,7 +186,7 @@ private:
         return PhaseChange{PhaseChange::What::Phase, Phase::Handoff, address, evidence};
     }
 
-    enum class State { Loaded, Decompressing, Moved, HandedOff, Kernel, User };
+    enum class State { Loaded, Setup, Decompressing, Moved, HandedOff, Kernel, User };
     PhaseHints m_hints;
     State m_state = State::Loaded;
     uint64_t m_handoff_target = 0;

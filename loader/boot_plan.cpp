@@ -1,7 +1,8 @@
-// Turning a validated bzImage into a BootPlan for the 64-bit entry
-// (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol"): where each
-// piece goes, the zero page, the e820 map, the GDT and identity page tables,
-// and the CPU state at startup_64. Plain data only; core/ writes it.
+// Turning a validated bzImage into a BootPlan for the 64-bit or the 32-bit
+// entry (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol", "32-bit
+// Boot Protocol"): where each piece goes, the zero page, the e820 map, the
+// GDT, the identity page tables (64-bit entry), and the CPU state at
+// startup_64 or startup_32. Plain data only; core/ writes it.
 
 #include "loader/boot_plan.h"
 
@@ -52,8 +53,10 @@ constexpr uint32_t default_cmdline_size = 255;
 constexpr uint8_t loader_type_undefined = 0xff;
 constexpr uint16_t vid_mode_normal = 0xffff;
 
-// 64-bit code (L=1, D=0) and flat data descriptors, base 0, limit 4 GiB.
+// 64-bit code (L=1, D=0), 32-bit code (D=1) and flat data descriptors,
+// base 0, limit 4 GiB.
 constexpr uint64_t gdt_code64 = 0x00af9b000000ffff;
+constexpr uint64_t gdt_code32 = 0x00cf9b000000ffff;
 constexpr uint64_t gdt_data = 0x00cf93000000ffff;
 constexpr size_t gdt_entries = 4;  // null, unused, __BOOT_CS, __BOOT_DS
 static_assert(layout::boot_cs == 2 * 8 && layout::boot_ds == 3 * 8);
@@ -137,10 +140,14 @@ void store_le64(std::vector<uint8_t>& out, uint64_t offset, uint64_t value)
         out[offset + i] = uint8_t(value >> (8 * i));
 }
 
-Region gdt_region()
+// __BOOT_CS is the code segment of the entry's mode: 64-bit for the 64-bit
+// entry, 32-bit (boot.rst: "4G flat segment ... execute/read permission")
+// for the 32-bit one.
+Region gdt_region(EntryMode mode)
 {
     Region r{RegionRole::Gdt, "GDT (__BOOT_CS 0x10, __BOOT_DS 0x18)", layout::gdt, 0, {}};
-    for (uint64_t descriptor : {uint64_t(0), uint64_t(0), gdt_code64, gdt_data})
+    uint64_t code = mode == EntryMode::Long64 ? gdt_code64 : gdt_code32;
+    for (uint64_t descriptor : {uint64_t(0), uint64_t(0), code, gdt_data})
         append_le(r.bytes, descriptor);
     r.size = r.bytes.size();
     return r;
@@ -214,6 +221,69 @@ Region boot_params_region(const BzImage& kernel, const ZeroPageInputs& in)
              sizeof bp, std::vector<uint8_t>(sizeof bp)};
     std::memcpy(r.bytes.data(), &bp, sizeof bp);
     return r;
+}
+
+// boot.rst, "32-bit Boot Protocol": protected mode with paging off, flat
+// __BOOT_CS/__BOOT_DS, interrupts off, ESI = boot_params, EBP, EDI and EBX
+// zero, at code32_start (the protected-mode kernel's first byte,
+// startup_32). The decompressor builds its own page tables and enters long
+// mode itself.
+EntryState entry_state_32(uint64_t load_address)
+{
+    EntryState s;
+    s.mode = EntryMode::Protected32;
+    s.rip = load_address;
+    s.rsi = layout::boot_params;
+    s.rsp = layout::boot_stack_top;
+    s.cr0 = cr0_pe | cr0_et;
+    s.gdt_base = layout::gdt;
+    s.gdt_limit = gdt_entries * 8 - 1;
+    s.cs = layout::boot_cs;
+    s.ds = layout::boot_ds;
+    return s;
+}
+
+// boot.rst, "Running the Kernel": "jump to the kernel entry point, which is
+// located at segment offset 0x20 from the start of the real mode kernel ...
+// ds = es = ss should point to the start of the real-mode kernel code ...
+// sp should be set up properly, normally pointing to the top of the heap,
+// and interrupts should be disabled."
+EntryState entry_state_real()
+{
+    EntryState s;
+    s.mode = EntryMode::Real16;
+    s.rip = 0;
+    s.rsp = layout::real_mode_heap_end;
+    s.cs = uint16_t(layout::real_mode_segment + 0x20);
+    s.ds = layout::real_mode_segment;
+    s.cr0 = cr0_et;
+    return s;
+}
+
+// The setup sectors as a boot loader leaves them for the real-mode entry:
+// the file's first (setup_sects + 1) * 512 bytes with the header's write
+// fields filled in (boot.rst, "Details of Header Fields"); the setup code
+// builds boot_params from this header itself.
+Region setup_region(const BzImage& kernel, const ZeroPageInputs& in)
+{
+    std::vector<uint8_t> bytes(kernel.file.begin(), kernel.file.begin() + long(kernel.setup_size()));
+    struct boot_params bp;
+    std::memset(&bp, 0, sizeof bp);
+    std::span<const uint8_t> header = kernel.setup_header_bytes();
+    std::memcpy(&bp.hdr, header.data(), header.size());
+    bp.hdr.type_of_loader = loader_type_undefined;
+    bp.hdr.vid_mode = vid_mode_normal;
+    // CAN_USE_HEAP: the heap up to heap_end_ptr is the setup code's to use.
+    bp.hdr.loadflags = uint8_t((bp.hdr.loadflags & LOADED_HIGH) | CAN_USE_HEAP);
+    bp.hdr.heap_end_ptr = layout::real_mode_heap_end - 0x200;
+    bp.hdr.code32_start = uint32_t(in.load_address);
+    bp.hdr.cmd_line_ptr = uint32_t(layout::cmdline);
+    bp.hdr.ramdisk_image = uint32_t(in.initrd_address);
+    bp.hdr.ramdisk_size = uint32_t(in.initrd_size);
+    std::memcpy(bytes.data() + offsetof(struct boot_params, hdr), &bp.hdr, header.size());
+    return Region{RegionRole::Setup,
+                  fmt::format("setup (real-mode code, {} sectors)", kernel.setup_size() / 512 - 1),
+                  layout::real_mode_base, bytes.size(), std::move(bytes)};
 }
 
 EntryState entry_state(uint64_t load_address)
@@ -370,7 +440,11 @@ Result<BootPlan> make_boot_plan(const BzImage& kernel, const std::vector<uint8_t
     plan.kernel_alignment = h.kernel_alignment;
     plan.cmdline = config.cmdline;
     plan.e820 = build_e820(mem);
-    plan.entry = entry_state(load);
+    switch (config.entry) {
+    case EntryMode::Real16: plan.entry = entry_state_real(); break;
+    case EntryMode::Protected32: plan.entry = entry_state_32(load); break;
+    case EntryMode::Long64: plan.entry = entry_state(load); break;
+    }
 
     uint64_t initrd_address = 0;
     if (initrd) {
@@ -394,10 +468,17 @@ Result<BootPlan> make_boot_plan(const BzImage& kernel, const std::vector<uint8_t
         initrd_address = *placed;
     }
 
-    plan.regions.push_back(gdt_region());
-    plan.regions.push_back(page_table_region(mem));
-    plan.regions.push_back(boot_params_region(
-        kernel, {load, initrd_address, initrd_size, &plan.e820}));
+    if (config.entry == EntryMode::Real16) {
+        // The setup code makes its own GDT and boot_params (from the
+        // header and the BIOS's answers).
+        plan.regions.push_back(setup_region(kernel, {load, initrd_address, initrd_size, &plan.e820}));
+    } else {
+        plan.regions.push_back(gdt_region(config.entry));
+        // Only the 64-bit entry needs paging on (and so page tables) at entry.
+        if (config.entry == EntryMode::Long64)
+            plan.regions.push_back(page_table_region(mem));
+        plan.regions.push_back(boot_params_region(kernel, {load, initrd_address, initrd_size, &plan.e820}));
+    }
     plan.regions.push_back(TRY(cmdline_region(kernel, config.cmdline)));
     plan.regions.push_back(
         {RegionRole::Kernel,

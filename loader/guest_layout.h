@@ -27,6 +27,15 @@ inline constexpr uint64_t pdpt = 0xa000;
 inline constexpr uint64_t page_directories = 0xb000;  // 4 pages: 0xb000..0xefff
 inline constexpr uint64_t page_tables_end = 0xf000;
 
+// The real-mode entry (boot.rst, "Loading the rest of the kernel", and
+// QEMU's loader for a bzImage with LOADED_HIGH): the setup sectors at
+// 0x10000, their heap up to 0xfe00 in that segment (just below the command
+// line at 0x20000, 0x200 left for the stack), started at setup segment +
+// 0x20 : 0 with DS = ES = SS = the setup segment.
+inline constexpr uint64_t real_mode_base = 0x10000;
+inline constexpr uint16_t real_mode_segment = 0x1000;
+inline constexpr uint16_t real_mode_heap_end = 0xfe00;
+
 // The kernel command line (boot.rst: anywhere from the end of the setup heap
 // to 0xA0000; it must fit under 640K).
 inline constexpr uint64_t cmdline = 0x20000;

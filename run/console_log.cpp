@@ -59,6 +59,17 @@ void ConsoleLog::on_event(const BootEvent& e)
     case EventKind::BootStep:
         line(fmt::format("[{}] {}", seconds(e.wall_ns), e.text));
         break;
+    case EventKind::CpuModeChanged:
+        line(fmt::format("[{}] the CPU {}, seen at the block at {:#x}", seconds(e.wall_ns),
+                         e.text == "long" ? "entered long mode (EFER.LMA set as paging went on)"
+                                          : "switched to protected mode (CR0.PE set)",
+                         e.address));
+        break;
+    case EventKind::FirmwareCall:
+        // Each service once: the setup code calls some of them in loops.
+        if (m_services_said.insert(e.text).second)
+            line(fmt::format("[{}] BIOS {}", seconds(e.wall_ns), e.text));
+        break;
     case EventKind::ExceptionDelivered:
     case EventKind::GuestHalted:
     case EventKind::Interrupt:

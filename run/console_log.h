@@ -4,6 +4,8 @@
 // prefixed "bootsim:" so the two never mix in a pipe.
 
 #include <cstdio>
+#include <set>
+#include <string>
 
 #include "core/boot_event.h"
 
@@ -21,6 +23,7 @@ private:
     FILE* m_console;
     FILE* m_log;
     bool m_console_mid_line = false;
+    std::set<std::string> m_services_said;  // firmware services already named in the log
 };
 
 }  // namespace bootsim

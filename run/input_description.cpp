@@ -60,7 +60,8 @@ nlohmann::json describe_inputs(const BzImage& k, const Options& options, const s
             {"command_line", plan.cmdline},
             {"mem_bytes", plan.mem_size},
             {"system_map", options.system_map.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.system_map)},
-            {"net", options.net.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.net)}};
+            {"net", options.net.empty() ? nlohmann::json(nullptr) : nlohmann::json(options.net)},
+            {"entry", entry_mode_name(plan.entry.mode)}};
 }
 
 }  // namespace bootsim

@@ -86,6 +86,7 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     if (options.append)
         config.cmdline = *options.append;
     config.mem_size = *mem;
+    config.entry = options.entry;
     auto plan = make_boot_plan(boot->m_kernel, initrd ? &*initrd : nullptr, config);
     if (!plan)
         return plan.error();
@@ -135,7 +136,8 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
     std::optional<int64_t> rtc = options.rtc_epoch;
     if (!rtc && options.deterministic)
         rtc = deterministic_rtc_epoch;
-    BoardConfig board_config{boot->m_plan.mem_size, rtc, {}, {}};
+    BoardConfig board_config{boot->m_plan.mem_size, rtc, {}, {}, boot->m_plan.e820,
+                             boot->m_plan.entry.mode == EntryMode::Real16};
     for (auto& disk : boot->m_disks)
         board_config.disks.push_back(disk.get());
     std::optional<NetOption> net;
@@ -168,8 +170,12 @@ Result<std::unique_ptr<PreparedBoot>> PreparedBoot::create(const Options& option
                               : "payload not readable on the host (" + k.payload_problem + ")";
     boot->m_console.line(fmt::format("kernel {}: boot protocol {}.{:02}, {}, {}", options.kernel, k.header.version >> 8,
                                      k.header.version & 0xff, payload, Cpu::version_string()));
-    boot->m_console.line(fmt::format("command line: \"{}\", RAM {} MiB", boot->m_plan.cmdline,
-                                     boot->m_plan.mem_size >> 20));
+    const EntryState& entry = boot->m_plan.entry;
+    std::string entry_text = entry.mode == EntryMode::Real16
+                                 ? fmt::format("real-mode entry at {:04x}:{:04x}", entry.cs, entry.rip)
+                                 : fmt::format("{}-bit entry at {:#x}", entry_mode_name(entry.mode), entry.rip);
+    boot->m_console.line(fmt::format("command line: \"{}\", RAM {} MiB, {}", boot->m_plan.cmdline,
+                                     boot->m_plan.mem_size >> 20, entry_text));
     if (auto status = m.load(boot->m_plan); !status)
         return status.error();
     return boot;

@@ -61,6 +61,20 @@ void RunReport::on_event(const BootEvent& e)
         if (m_notes.size() < max_kept_events)
             m_notes.push_back(e.text);
         break;
+    case EventKind::FirmwareCall: {
+        auto [it, added] = m_firmware_calls.try_emplace(e.text);
+        if (added)
+            it->second = {{"service", e.text}, {"vector", e.value >> 16}, {"supported", e.size != 0}, {"calls", 0},
+                          {"first_guest_seconds", double(e.virtual_ns) / 1e9}};
+        it->second["calls"] = it->second["calls"].get<uint64_t>() + 1;
+        break;
+    }
+    case EventKind::CpuModeChanged:
+        m_cpu_modes.push_back({{"mode", e.text},
+                               {"address", e.address},
+                               {"guest_seconds", double(e.virtual_ns) / 1e9},
+                               {"phase", phase_name(e.phase)}});
+        break;
     case EventKind::BootStep:
         if (m_steps.size() < max_kept_events)
             m_steps.push_back({{"step", boot_step_name(BootStepKind(e.value))},
@@ -129,6 +143,14 @@ nlohmann::json RunReport::to_json() const
         m_decompressor_moved_to ? nlohmann::json(fmt::format("{:#x}", *m_decompressor_moved_to)) : nullptr;
     out["notes"] = m_notes;
     out["steps"] = m_steps;
+    out["cpu_modes"] = m_cpu_modes;
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& [service, call] : m_firmware_calls)
+        calls.push_back(call);
+    std::stable_sort(calls.begin(), calls.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+        return a["first_guest_seconds"].get<double>() < b["first_guest_seconds"].get<double>();
+    });
+    out["firmware_calls"] = calls;
     std::vector<std::string> lines = m_console_lines;
     if (!m_console_partial.empty() && lines.size() < max_report_console_lines)
         lines.push_back(m_console_partial);

@@ -64,6 +64,8 @@ private:
     std::vector<PhaseMark> m_phase_marks;
     nlohmann::json m_notes = nlohmann::json::array();
     nlohmann::json m_steps = nlohmann::json::array();  // BootStep events: {step, text, guest_seconds, phase}
+    nlohmann::json m_cpu_modes = nlohmann::json::array();  // CpuModeChanged: {mode, address, guest_seconds, phase}
+    std::map<std::string, nlohmann::json> m_firmware_calls;  // by service: {service, vector, supported, calls, ...}
     std::vector<Initcall> m_initcalls;
     std::vector<size_t> m_open_initcalls;  // indices into m_initcalls
     std::optional<uint64_t> m_decompressor_moved_to;

@@ -64,6 +64,12 @@ void TraceWriter::on_event(const BootEvent& e)
     case EventKind::Note:
         add_instant({e.virtual_ns, track_events, e.text, nlohmann::json::object()});
         break;
+    case EventKind::CpuModeChanged:
+        add_instant({e.virtual_ns, track_events, "CPU mode: " + e.text, {{"address", fmt::format("{:#x}", e.address)}}});
+        break;
+    case EventKind::FirmwareCall:
+        add_instant({e.virtual_ns, track_events, "BIOS " + e.text, nlohmann::json::object()});
+        break;
     case EventKind::BootStep:
         add_instant({e.virtual_ns, track_events, e.text, {{"step", boot_step_name(BootStepKind(e.value))}}});
         break;

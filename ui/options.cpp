@@ -64,7 +64,11 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--initrd", o.initrd, "the initial ramdisk (cpio archive, compressed or not)");
     auto* append_opt = app.add_option("--append", append, "the kernel command line (default: console=ttyS0)");
     app.add_option("--mem", o.mem, "guest RAM, e.g. 512M or 1G (default 512M)");
-
+    std::string entry = "64";
+    app.add_option("--entry", entry,
+                   "the boot protocol's way into the kernel: 64 (startup_64 in long mode, the default), 32 "
+                   "(startup_32 in protected mode with paging off; the decompressor enters long mode itself) or "
+                   "real (the kernel's 16-bit setup code in real mode, the BIOS's services answered by bootsim)");
     app.add_flag("--headless", o.headless, "no window: console on stdout, progress on stderr");
     app.add_option("--stop-at", stop_at,
                    "end the run when this phase is reached: loaded, decompress, handoff, kernel, initramfs, init, "
@@ -149,6 +153,12 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
         return make_error(ErrorKind::BadUsage,
                           "--no-idle-skip and --deterministic: a deterministic guest's clock runs on instructions, "
                           "so a halted guest's wait can only be skipped");
+    if (entry == "real")
+        o.entry = EntryMode::Real16;
+    else if (entry == "32")
+        o.entry = EntryMode::Protected32;
+    else if (entry != "64")
+        return make_error(ErrorKind::BadUsage, "--entry {}: the entries are real, 32 and 64", entry);
     if (!o.net.empty()) {
         if (o.deterministic)
             return make_error(ErrorKind::BadUsage,

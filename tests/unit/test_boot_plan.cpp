@@ -5,6 +5,7 @@
 
 #include <asm/bootparam.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "loader/boot_plan.h"
@@ -435,6 +436,63 @@ TEST(BootPlan, RejectsMemOutsideTheSupportedRange)
     auto r = make_boot_plan(fake_kernel(), nullptr, config(4 * GiB));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().kind, ErrorKind::BadUsage);
+}
+
+TEST(BootPlan, TheThirtyTwoBitEntryStartsAtTheLoadAddressWithPagingOff)
+{
+    BootConfig c = config();
+    c.entry = EntryMode::Protected32;
+    auto plan = make_boot_plan(fake_kernel(), nullptr, c);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    EXPECT_EQ(plan->entry.mode, EntryMode::Protected32);
+    EXPECT_EQ(plan->entry.rip, plan->load_address);  // startup_32, code32_start
+    EXPECT_EQ(plan->entry.rsi, layout::boot_params);
+    EXPECT_EQ(plan->entry.cr0 & 0x80000001u, 1u);     // PE on, PG off
+    EXPECT_EQ(plan->entry.efer, 0u);
+    EXPECT_EQ(plan->find(RegionRole::PageTables), nullptr);
+    const Region* gdt = plan->find(RegionRole::Gdt);
+    ASSERT_NE(gdt, nullptr);
+    uint64_t boot_cs = 0;
+    std::memcpy(&boot_cs, gdt->bytes.data() + layout::boot_cs, 8);
+    EXPECT_EQ(boot_cs, 0x00cf9b000000ffffu);  // 32-bit flat code (D=1, L=0)
+    EXPECT_EQ(zero_page(*plan).hdr.code32_start, plan->load_address);
+}
+
+TEST(BootPlan, TheRealModeEntryLoadsTheSetupSectorsWithTheHeaderFilledIn)
+{
+    BzImage bz = fake_kernel();
+    std::vector<uint8_t> initrd(3000, 0x5a);
+    BootConfig c = config();
+    c.entry = EntryMode::Real16;
+    c.initrd_path = "initrd";
+    auto plan = make_boot_plan(bz, &initrd, c);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    EXPECT_EQ(plan->entry.mode, EntryMode::Real16);
+    EXPECT_EQ(plan->entry.cs, 0x1020);  // setup segment + 0x20, offset 0
+    EXPECT_EQ(plan->entry.rip, 0u);
+    EXPECT_EQ(plan->entry.ds, 0x1000);
+    EXPECT_EQ(plan->entry.rsp, layout::real_mode_heap_end);
+    // The setup code builds boot_params and its GDT itself.
+    EXPECT_EQ(plan->find(RegionRole::BootParams), nullptr);
+    EXPECT_EQ(plan->find(RegionRole::Gdt), nullptr);
+    const Region* setup = plan->find(RegionRole::Setup);
+    ASSERT_NE(setup, nullptr);
+    EXPECT_EQ(setup->guest_address, layout::real_mode_base);
+    ASSERT_EQ(setup->bytes.size(), bz.setup_size());
+    struct boot_params bp;
+    std::memset(&bp, 0, sizeof bp);
+    std::memcpy(&bp, setup->bytes.data(), std::min(sizeof bp, setup->bytes.size()));
+    EXPECT_EQ(bp.hdr.type_of_loader, 0xff);
+    EXPECT_EQ(bp.hdr.loadflags, LOADED_HIGH | CAN_USE_HEAP);
+    EXPECT_EQ(bp.hdr.heap_end_ptr, layout::real_mode_heap_end - 0x200);
+    EXPECT_EQ(bp.hdr.cmd_line_ptr, layout::cmdline);
+    EXPECT_EQ(bp.hdr.code32_start, plan->load_address);
+    const Region* rd = plan->find(RegionRole::Initrd);
+    ASSERT_NE(rd, nullptr);
+    EXPECT_EQ(bp.hdr.ramdisk_image, rd->guest_address);
+    EXPECT_EQ(bp.hdr.ramdisk_size, initrd.size());
+    // The rest of the sectors is the file's, byte for byte.
+    EXPECT_TRUE(std::equal(setup->bytes.begin() + 0x300, setup->bytes.end(), bz.file.begin() + 0x300));
 }
 
 }  // namespace

@@ -53,6 +53,18 @@ void BootModel::on_event(const BootEvent& event)
         if (r.notes.size() < 200)
             r.notes.push_back(event.text);
         break;
+    case EventKind::FirmwareCall: {
+        auto it = std::find_if(r.firmware.begin(), r.firmware.end(),
+                               [&](const BootRecord::FirmwareService& f) { return f.service == event.text; });
+        if (it != r.firmware.end())
+            ++it->calls;
+        else
+            r.firmware.push_back({event.text, event.size != 0, 1, event.virtual_ns});
+        break;
+    }
+    case EventKind::CpuModeChanged:
+        r.modes.push_back({event.text, event.address, event.virtual_ns, event.phase});
+        break;
     case EventKind::BootStep:
         if (r.steps.size() < BootRecord::max_shown_steps)
             r.steps.push_back({BootStepKind(event.value), event.virtual_ns, event.text});

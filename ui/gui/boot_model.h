@@ -28,6 +28,20 @@ struct BootRecord {
     };
     std::vector<Step> steps;             // the way to the root: modules, disks, volumes, mounts
     static constexpr size_t max_shown_steps = 2000;
+    struct FirmwareService {
+        std::string service;
+        bool supported;
+        uint64_t calls;
+        uint64_t first_ns;
+    };
+    std::vector<FirmwareService> firmware;  // real-mode BIOS services, in the order first called
+    struct ModeChange {
+        std::string mode;  // "protected", "long"
+        uint64_t address;
+        uint64_t virtual_ns;
+        Phase phase;
+    };
+    std::vector<ModeChange> modes;
     std::vector<InitcallMark> initcalls; // as run (the first initcall_limit)
     static constexpr size_t initcall_limit = 20000;
     static constexpr size_t console_limit = 1 << 20;

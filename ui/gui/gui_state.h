@@ -45,6 +45,7 @@ struct GuiState {
     std::optional<MemoryGrid> grid;
     bool decompress_epoch_marked = false;
     size_t steps_seen = 0;              // the "Way to the root" tab comes forward when a disk step is new
+    bool firmware_shown = false;        // the firmware tab came forward at the first BIOS call
     double heat_pending = 0;            // seconds of decay not applied yet
     double map_drawn_at = -1;           // the map texture is redrawn 20 times a second
     RateMeter block_rate, decompress_rate;

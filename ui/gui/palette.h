@@ -22,6 +22,8 @@ inline constexpr Rgb page_tables{160, 110, 220};
 inline constexpr Rgb boot_params{240, 200, 40};
 inline constexpr Rgb cmdline{250, 140, 30};
 inline constexpr Rgb kernel{50, 120, 230};         // the compressed kernel as loaded
+inline constexpr Rgb setup{120, 200, 250};         // the real-mode setup code
+inline constexpr Rgb firmware{190, 120, 90};       // the BIOS's tables
 inline constexpr Rgb decompress_buffer{28, 78, 88}; // reserved for the decompressor's output
 inline constexpr Rgb initrd{60, 190, 90};
 inline constexpr Rgb initrd_freed{30, 80, 45};
@@ -42,6 +44,8 @@ inline Rgb role_colour(RegionRole role)
     case RegionRole::Kernel: return colour::kernel;
     case RegionRole::DecompressBuffer: return colour::decompress_buffer;
     case RegionRole::Initrd: return colour::initrd;
+    case RegionRole::Setup: return colour::setup;
+    case RegionRole::Firmware: return colour::firmware;
     }
     return colour::ram;
 }

@@ -147,6 +147,42 @@ void steps_tab(GuiState& s)
     ImGui::EndTable();
 }
 
+// The real-mode entry's extra steps: the CPU's mode changes, and the BIOS
+// services the setup code called, by service.
+void firmware_tab(GuiState& s)
+{
+    const auto& r = s.record;
+    if (r.modes.empty() && r.firmware.empty()) {
+        ImGui::TextWrapped("The CPU's mode changes and the BIOS services the kernel's setup code calls appear here "
+                           "(--entry real: every service; --entry 32: the switch to long mode).");
+        return;
+    }
+    for (const auto& m : r.modes)
+        ImGui::Text("%8.3f  %s at %#llx (phase %s)", double(m.virtual_ns) / 1e9,
+                    m.mode == "long" ? "long mode on (EFER.LMA)" : "protected mode on (CR0.PE)",
+                    static_cast<unsigned long long>(m.address), std::string(phase_name(m.phase)).c_str());
+    if (r.firmware.empty() ||
+        !ImGui::BeginTable("bios", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp))
+        return;
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("guest s", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("calls", ImGuiTableColumnFlags_WidthFixed);
+    ImGui::TableSetupColumn("BIOS service");
+    ImGui::TableHeadersRow();
+    for (const auto& f : r.firmware) {
+        // What the firmware answered as absent stands out: a feature the
+        // setup code looked for and went without.
+        ImVec4 colour = f.supported ? ImGui::GetStyleColorVec4(ImGuiCol_Text) : ImVec4(0.6f, 0.6f, 0.6f, 1.0f);
+        ImGui::TableNextColumn();
+        ImGui::Text("%8.3f", double(f.first_ns) / 1e9);
+        ImGui::TableNextColumn();
+        ImGui::Text("%llu", static_cast<unsigned long long>(f.calls));
+        ImGui::TableNextColumn();
+        ImGui::TextColored(colour, "%s", f.service.c_str());
+    }
+    ImGui::EndTable();
+}
+
 // Whether a step beyond modules and mounts is new since the last frame:
 // then the tab that lists them comes forward, once per step.
 bool new_storage_step(GuiState& s)
@@ -185,6 +221,15 @@ void draw_inspector(GuiState& s)
             devices_tab(s);
             ImGui::EndTabItem();
         }
+        // The real-mode setup's BIOS calls are what there is to see
+        // while it runs: its tab comes forward once, at the first.
+        bool firmware_forward = !s.firmware_shown && !s.record.firmware.empty();
+        if (ImGui::BeginTabItem("Firmware and CPU modes", nullptr,
+                                firmware_forward ? ImGuiTabItemFlags_SetSelected : 0)) {
+            firmware_tab(s);
+            ImGui::EndTabItem();
+        }
+        s.firmware_shown |= firmware_forward;
         bool bring_forward = new_storage_step(s);
         if (ImGui::BeginTabItem("Way to the root", nullptr, bring_forward ? ImGuiTabItemFlags_SetSelected : 0)) {
             steps_tab(s);
