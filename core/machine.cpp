@@ -156,7 +156,9 @@ Status Machine::load(const BootPlan& plan)
     m_awaiting_protected_mode = plan.entry.mode == EntryMode::Real16;
     m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size,
                                  plan.entry.mode == EntryMode::Real16});
-    enter_phase(Phase::Loaded, plan.entry.rip, "the boot plan was written to guest RAM");
+    // Real mode's entry is CS:IP: the address is where that is.
+    uint64_t entry = plan.entry.mode == EntryMode::Real16 ? (uint64_t(plan.entry.cs) << 4) + plan.entry.rip : plan.entry.rip;
+    enter_phase(Phase::Loaded, entry, "the boot plan was written to guest RAM");
     return Ok{};
 }
 

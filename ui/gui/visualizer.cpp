@@ -76,9 +76,19 @@ void update(GuiState& s, double frame_seconds, double fps)
         s.console_seen = 0;
         s.terminal = TerminalText();
         s.zero_page.clear();
-        for (const Region& r : plan.regions)
+        for (const Region& r : plan.regions) {
             if (r.role == RegionRole::BootParams)
                 s.zero_page = r.bytes;
+            // The real-mode entry has no zero page of the loader's: the setup
+            // code builds it from the header the loader filled in, which sits
+            // at the same offset in its first sectors (the e820 map comes
+            // later, from the BIOS).
+            if (r.role == RegionRole::Setup) {
+                s.zero_page.assign(r.bytes.begin(), r.bytes.begin() + long(std::min<size_t>(r.bytes.size(), 4096)));
+                s.zero_page.resize(4096, 0);
+                std::fill(s.zero_page.begin(), s.zero_page.begin() + 0x1f1, 0);  // code, not boot_params fields
+            }
+        }
     }
     // The console only from where the terminal pane has read up to.
     if (s.session)
