@@ -286,20 +286,17 @@ Region setup_region(const BzImage& kernel, const ZeroPageInputs& in)
                   layout::real_mode_base, bytes.size(), std::move(bytes)};
 }
 
+// The 64-bit entry: the 32-bit entry's segments, GDT, stack and RSI, in
+// long mode with paging on through the identity map, at startup_64.
 EntryState entry_state(uint64_t load_address)
 {
-    EntryState s;
+    EntryState s = entry_state_32(load_address);
+    s.mode = EntryMode::Long64;
     s.rip = load_address + startup_64_offset;
-    s.rsi = layout::boot_params;
-    s.rsp = layout::boot_stack_top;
     s.cr0 = cr0_pe | cr0_mp | cr0_et | cr0_ne | cr0_wp | cr0_pg;
     s.cr3 = layout::pml4;
     s.cr4 = cr4_pae;
     s.efer = efer_lme | efer_lma;
-    s.gdt_base = layout::gdt;
-    s.gdt_limit = gdt_entries * 8 - 1;
-    s.cs = layout::boot_cs;
-    s.ds = layout::boot_ds;
     return s;
 }
 
