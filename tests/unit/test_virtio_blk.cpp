@@ -29,11 +29,7 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using fake::FakeIrqLine;
 
-// Legacy header (uapi/linux/virtio_pci.h).
-constexpr uint64_t HOST_FEATURES = 0x00, GUEST_FEATURES = 0x04, QUEUE_PFN = 0x08, QUEUE_NUM = 0x0c,
-                   QUEUE_SEL = 0x0e, QUEUE_NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13, CONFIG = 0x14;
-// Device status bits (uapi/linux/virtio_config.h).
-constexpr uint8_t S_ACKNOWLEDGE = 1, S_DRIVER = 2, S_DRIVER_OK = 4;
+using namespace test;  // the legacy registers and status bits (virtio_driver.h)
 // Features.
 constexpr uint32_t F_SEG_MAX = 1u << 2, F_RO = 1u << 5, F_BLK_SIZE = 1u << 6, F_FLUSH = 1u << 9;
 // Requests.

@@ -20,9 +20,7 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using fake::FakeIrqLine;
 
-constexpr uint64_t HOST_FEATURES = 0x00, GUEST_FEATURES = 0x04, QUEUE_PFN = 0x08, QUEUE_NUM = 0x0c,
-                   QUEUE_SEL = 0x0e, QUEUE_NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13, CONFIG = 0x14;
-constexpr uint8_t S_ACKNOWLEDGE = 1, S_DRIVER = 2, S_DRIVER_OK = 4;
+using namespace test;  // the legacy registers and status bits (virtio_driver.h)
 constexpr uint32_t F_MAC = 1u << 5, F_STATUS = 1u << 16;
 constexpr uint16_t AVAIL_F_NO_INTERRUPT = 1;
 constexpr uint16_t RX = 0, TX = 1;

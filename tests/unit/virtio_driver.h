@@ -12,6 +12,12 @@
 
 namespace bootsim::test {
 
+// Legacy header (uapi/linux/virtio_pci.h).
+constexpr uint64_t HOST_FEATURES = 0x00, GUEST_FEATURES = 0x04, QUEUE_PFN = 0x08, QUEUE_NUM = 0x0c,
+                   QUEUE_SEL = 0x0e, QUEUE_NOTIFY = 0x10, STATUS = 0x12, ISR = 0x13, CONFIG = 0x14;
+// Device status bits (uapi/linux/virtio_config.h).
+constexpr uint8_t S_ACKNOWLEDGE = 1, S_DRIVER = 2, S_DRIVER_OK = 4;
+
 // One buffer of a descriptor chain.
 struct Desc {
     uint64_t addr;
