@@ -76,6 +76,7 @@ struct BootPlan {
     uint64_t loaded_size = 0;       // its size in the file
     uint64_t init_size = 0;         // boot.rst init_size: the buffer it decompresses in
     uint64_t kernel_alignment = 0;
+    bool kernel_64bit = true;       // XLF_KERNEL_64: false for a 32-bit kernel
     std::string cmdline;
 
     const Region* find(RegionRole role) const;

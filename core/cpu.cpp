@@ -7,63 +7,11 @@
 #include <unicorn/unicorn.h>
 
 #include "core/cpu_context.h"
+#include "core/cpu_registers.h"
 
 namespace bootsim {
 
-namespace {
-
-uc_engine* engine(void* uc) { return static_cast<uc_engine*>(uc); }
-
-uint64_t read_reg(void* uc, int id)
-{
-    uint64_t v = 0;
-    uc_reg_read(engine(uc), id, &v);
-    return v;
-}
-
-void write_reg(void* uc, int id, uint64_t v)
-{
-    uc_reg_write(engine(uc), id, &v);
-}
-
-SegmentState read_mmr(void* uc, int id)
-{
-    uc_x86_mmr mmr{};
-    uc_reg_read(engine(uc), id, &mmr);
-    return {mmr.selector, mmr.base, mmr.limit, mmr.flags};
-}
-
-// Exceptions that push an error code (SDM vol. 3, table 6-1).
-bool pushes_error_code(uint32_t vector)
-{
-    switch (vector) {
-    case 8: case 10: case 11: case 12: case 13: case 14: case 17: case 21: case 29: case 30:
-        return true;
-    default:
-        return false;
-    }
-}
-
-constexpr uint64_t rflags_cf = 1 << 0;
-constexpr uint64_t rflags_zf = 1 << 6;
-constexpr uint64_t rflags_if = 1 << 9;
-constexpr uint64_t rflags_tf = 1 << 8;
-constexpr uint64_t rflags_nt = 1 << 14;
-constexpr uint64_t rflags_rf = 1 << 16;
-constexpr uint64_t rflags_vm = 1 << 17;
-constexpr uint64_t rflags_ac = 1 << 18;
-
-// QEMU's hidden-segment flag bits for a flat 64-bit code segment (the high
-// dword of the GDT descriptor, masked as QEMU keeps it).
-constexpr uint32_t code64_flags = 0x00a09b00;
-constexpr uint32_t code32_flags = 0x00c09b00;
-// Real mode's segments, as QEMU's reset leaves them: present, accessed,
-// readable code / writable data, 16-bit.
-constexpr uint32_t real_code_flags = 0x00009b00;
-constexpr uint32_t real_data_flags = 0x00009300;
-constexpr uint32_t data_flags = 0x00c09300;
-
-}  // namespace
+using namespace cpu_detail;
 
 Cpu::Cpu(GuestMemory& memory, CpuClient& client) : m_memory(memory), m_client(client) {}
 
@@ -157,7 +105,9 @@ Status Cpu::open()
         uc_hook_add(uc, &h, UC_HOOK_INTR, reinterpret_cast<void*>(&Cpu::hook_interrupt), this, 1, 0) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_cpuid), this, 1, 0, UC_X86_INS_CPUID) ||
         uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_syscall), this, 1, 0,
-                    UC_X86_INS_SYSCALL))
+                    UC_X86_INS_SYSCALL) ||
+        uc_hook_add(uc, &h, UC_HOOK_INSN, reinterpret_cast<void*>(&Cpu::hook_sysenter), this, 1, 0,
+                    UC_X86_INS_SYSENTER))
         return make_error(ErrorKind::Emulator, "Unicorn: cannot install hooks");
 
     add_block_hook(1, 0);  // begin > end: every address
@@ -525,68 +475,6 @@ void Cpu::hook_out(void*, uint32_t port, int size, uint32_t value, void* self_pt
     static_cast<Cpu*>(self_ptr)->m_client.port_write(uint16_t(port), value, unsigned(size));
 }
 
-void Cpu::hook_interrupt(void*, uint32_t intno, void* self_ptr)
-{
-    static_cast<Cpu*>(self_ptr)->handle_interrupt_hook(intno);
-}
-
-// Unicorn hands every exception and `int n` to this hook instead of the
-// guest's IDT (cpu_handle_exception in qemu/accel/tcg/cpu-exec.c); the
-// emulator delivers it as the hardware would.
-void Cpu::handle_interrupt_hook(uint32_t intno)
-{
-    if (!m_context->save().ok()) {
-        m_triple_fault = true;
-        m_fault_detail = "cannot read the CPU context to deliver an exception";
-        uc_emu_stop(engine(m_uc));
-        return;
-    }
-    uint32_t error_code = uint32_t(m_context->error_code());
-    // The marker of an exception in flight is never cleared by Unicorn; left
-    // set, the next fault would be promoted to #DF and then a triple fault
-    // (unicorn issue 1883).
-    m_context->set_old_exception(-1);
-    (void)m_context->restore();  // the blob was just saved: restoring it cannot fail
-
-    uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
-    m_cr2 = read_reg(m_uc, UC_X86_REG_CR2);
-    if (m_self_testing) {
-        m_recorded.push_back({intno, error_code, read_reg(m_uc, UC_X86_REG_CR2)});
-        // Skip the faulting instruction: the test program's are 8 then 7 bytes.
-        write_reg(m_uc, UC_X86_REG_RIP, rip + (m_recorded.size() == 1 ? 8 : 7));
-        return;
-    }
-
-    if (real_mode()) {
-        // A BIOS service call (INT n) for the firmware, or an interrupt
-        // through the IVT. Unicorn leaves RIP after the INT instruction.
-        if (!firmware_call(uint8_t(intno)) && !deliver_real(uint8_t(intno), rip)) {
-            m_triple_fault = true;
-            m_fault_detail = fmt::format("interrupt {:#x} at {:#x} in real mode could not be delivered through the "
-                                         "interrupt vector table", intno, rip);
-            uc_emu_stop(engine(m_uc));
-        }
-        return;
-    }
-    bool has_error = intno < 32 && pushes_error_code(intno);
-    if (deliver(uint8_t(intno), has_error, error_code, rip)) {
-        m_client.on_exception(uint8_t(intno), rip, has_error ? error_code : 0);
-        return;
-    }
-    // Could not deliver: a double fault, and if that fails too, the CPU
-    // shuts down (triple fault).
-    if (intno != 8 && deliver(8, true, 0, rip)) {
-        m_client.on_exception(8, rip, 0);
-        return;
-    }
-    m_triple_fault = true;
-    m_fault_detail = fmt::format("triple fault: exception {} at rip {:#x} (error code {:#x}, cr2 {:#x}) could not "
-                                 "be delivered through the IDT at {:#x}",
-                                 intno, rip, error_code, read_reg(m_uc, UC_X86_REG_CR2),
-                                 read_mmr(m_uc, UC_X86_REG_IDTR).base);
-    uc_emu_stop(engine(m_uc));
-}
-
 bool Cpu::real_mode() const
 {
     return !(read_reg(m_uc, UC_X86_REG_CR0) & 1);
@@ -626,108 +514,6 @@ bool Cpu::firmware_call(uint8_t vector)
 
 // Real mode (SDM 20.1.4): push FLAGS, CS and IP on SS:SP, clear IF and TF,
 // and continue at the far pointer in the IVT entry (at IDTR.base + 4 * vector).
-bool Cpu::deliver_real(uint8_t vector, uint64_t return_ip)
-{
-    SegmentState idtr = read_mmr(m_uc, UC_X86_REG_IDTR);
-    if (uint32_t(vector) * 4 + 3 > idtr.limit)
-        return false;
-    uint16_t target[2];
-    if (!m_memory.read(idtr.base + uint64_t(vector) * 4, target, sizeof target))
-        return false;
-    uint64_t ss = read_reg(m_uc, UC_X86_REG_SS);
-    uint16_t sp = uint16_t(read_reg(m_uc, UC_X86_REG_RSP));
-    uint16_t frame[3] = {uint16_t(return_ip), uint16_t(read_reg(m_uc, UC_X86_REG_CS)),
-                         uint16_t(read_reg(m_uc, UC_X86_REG_EFLAGS))};
-    for (uint16_t value : frame) {
-        sp = uint16_t(sp - 2);
-        if (!m_memory.write_value(RealModeCall::linear(uint16_t(ss), sp), value))
-            return false;
-    }
-    uint64_t flags = read_reg(m_uc, UC_X86_REG_EFLAGS) & ~(rflags_if | rflags_tf);
-    write_reg(m_uc, UC_X86_REG_EFLAGS, flags);
-    write_reg(m_uc, UC_X86_REG_RSP, (read_reg(m_uc, UC_X86_REG_RSP) & ~0xffffull) | sp);
-    write_reg(m_uc, UC_X86_REG_CS, target[1]);
-    write_reg(m_uc, UC_X86_REG_RIP, target[0]);
-    return true;
-}
-
-bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip)
-{
-    PagingMode mode = paging_mode();
-    // Stack slots are 8-byte aligned: a write never crosses a page.
-    auto virt_write64 = [&](uint64_t va, uint64_t value) {
-        auto pa = translate(m_memory, mode, va);
-        return pa && m_memory.write_value(*pa, value);
-    };
-
-    SegmentState idtr = read_mmr(m_uc, UC_X86_REG_IDTR);
-    if (uint32_t(vector) * 16 + 15 > idtr.limit)
-        return false;
-    uint8_t gate[16];
-    if (!read_virtual(idtr.base + uint64_t(vector) * 16, gate, sizeof gate))
-        return false;
-    uint64_t target = uint64_t(gate[0] | gate[1] << 8) | uint64_t(gate[6] | gate[7] << 8) << 16 |
-                      uint64_t(gate[8] | gate[9] << 8 | gate[10] << 16 | uint32_t(gate[11]) << 24) << 32;
-    uint16_t selector = uint16_t(gate[2] | gate[3] << 8);
-    unsigned ist = gate[4] & 7;
-    unsigned type = gate[5] & 0xf;
-    bool present = gate[5] & 0x80;
-    if (!present || (type != 0xe && type != 0xf))
-        return false;
-
-    uint64_t rsp = read_reg(m_uc, UC_X86_REG_RSP);
-    uint64_t rflags = read_reg(m_uc, UC_X86_REG_RFLAGS);
-    uint16_t cs = uint16_t(read_reg(m_uc, UC_X86_REG_CS));
-    uint16_t ss = uint16_t(read_reg(m_uc, UC_X86_REG_SS));
-    unsigned cpl = cs & 3;
-    unsigned new_cpl = selector & 3;
-
-    // Stack choice (SDM 6.14.4-6.14.5): an IST entry if the gate names one,
-    // else RSP0 from the TSS on a privilege change, else the current stack.
-    uint64_t new_rsp = rsp;
-    if (ist || new_cpl < cpl) {
-        SegmentState tr = read_mmr(m_uc, UC_X86_REG_TR);
-        uint64_t slot = ist ? 0x24 + 8 * (ist - 1) : 0x4;
-        if (!read_virtual(tr.base + slot, &new_rsp, 8))
-            return false;
-    }
-    new_rsp &= ~uint64_t(0xf);
-
-    uint64_t frame[6];
-    int n = 0;
-    if (has_error_code)
-        frame[n++] = error_code;
-    frame[n++] = return_rip;
-    frame[n++] = cs;
-    frame[n++] = rflags;
-    frame[n++] = rsp;
-    frame[n++] = ss;
-    uint64_t sp = new_rsp - 8 * uint64_t(n);
-    for (int i = 0; i < n; ++i) {
-        if (!virt_write64(sp + 8 * uint64_t(i), frame[i]))
-            return false;
-    }
-
-    if (new_cpl != cpl) {
-        // Entering the kernel from user mode: Unicorn cannot change the
-        // privilege level through its register API, so the hidden CS/SS
-        // state and the CPL bits of hflags are set in the context blob.
-        // SS is loaded with a null selector (SDM 6.14.4); its hidden part
-        // stays flat, as the kernel never uses it for addressing.
-        enter_kernel_mode(selector);
-        write_reg(m_uc, UC_X86_REG_SS, uint16_t(new_cpl));
-    } else {
-        write_reg(m_uc, UC_X86_REG_CS, selector);
-    }
-    uint64_t new_flags = rflags & ~(rflags_tf | rflags_nt | rflags_rf | rflags_vm | rflags_ac);
-    if (type == 0xe)
-        new_flags &= ~rflags_if;  // interrupt gate
-    write_reg(m_uc, UC_X86_REG_RFLAGS, new_flags);
-    write_reg(m_uc, UC_X86_REG_RSP, sp);
-    write_reg(m_uc, UC_X86_REG_RIP, target);
-    return true;
-}
-
 const std::vector<Cpu::CpuidLeaf>& Cpu::cpuid_table()
 {
     // Asks the pinned model itself, once, on a private engine: run
@@ -805,52 +591,6 @@ int Cpu::hook_cpuid(void*, void* self_ptr)
     write_reg(self->m_uc, UC_X86_REG_RCX, answer.ecx);
     write_reg(self->m_uc, UC_X86_REG_RDX, answer.edx);
     return 1;  // handled: skip Unicorn's own CPUID
-}
-
-void Cpu::hook_syscall(void*, void* self_ptr)
-{
-    static_cast<Cpu*>(self_ptr)->handle_syscall();
-}
-
-// SYSCALL only calls the hooks in Unicorn 2.1.1 (helper_syscall) and then
-// adds the instruction's length to RIP: the architectural work is ours
-// (SDM vol. 2, SYSCALL).
-void Cpu::handle_syscall()
-{
-    auto msr = [&](uint32_t index) {
-        uc_x86_msr m{index, 0};
-        uc_reg_read(engine(m_uc), UC_X86_REG_MSR, &m);
-        return m.value;
-    };
-    uint64_t star = msr(0xc0000081), lstar = msr(0xc0000082), fmask = msr(0xc0000084);
-    uint64_t rip = read_reg(m_uc, UC_X86_REG_RIP);
-    uint64_t rflags = read_reg(m_uc, UC_X86_REG_RFLAGS);
-    uint64_t number = read_reg(m_uc, UC_X86_REG_RAX);
-    enter_kernel_mode(uint16_t((star >> 32) & 0xfffc));
-    write_reg(m_uc, UC_X86_REG_RCX, rip + 2);
-    write_reg(m_uc, UC_X86_REG_R11, rflags & ~rflags_rf);
-    write_reg(m_uc, UC_X86_REG_RFLAGS, rflags & ~fmask & ~rflags_rf);
-    write_reg(m_uc, UC_X86_REG_RIP, lstar - 2);  // helper_syscall adds 2 afterwards
-    m_client.on_syscall(number);
-    // execve/execveat replace the process's code: blocks at the same user
-    // addresses may hold other instructions from now on.
-    constexpr uint64_t execve = 59, execveat = 322, user_end = 1ull << 47;
-    if (number == execve || number == execveat)
-        m_counter.forget(0, user_end);
-}
-
-// CPL 0 with a flat 64-bit CS and SS: what SYSCALL and an interrupt from
-// user mode load. Unicorn's register API cannot change the privilege level
-// (NOTES.md trap 4), so the hidden segment state and hflags' CPL bits are
-// written in the context blob.
-void Cpu::enter_kernel_mode(uint16_t cs)
-{
-    if (!m_context->save().ok())
-        return;
-    m_context->set_segment(1, {cs, 0, 0xffffffff, code64_flags});
-    m_context->set_segment(2, {uint16_t(cs + 8), 0, 0xffffffff, data_flags});
-    m_context->set_hflags(m_context->hflags() & ~3u);
-    (void)m_context->restore();
 }
 
 bool Cpu::accepts_interrupts()

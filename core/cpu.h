@@ -228,9 +228,12 @@ private:
     Cpu(GuestMemory& memory, CpuClient& client);
     Status open();
     Status self_test();
-    // Delivers `vector` through the guest IDT (64-bit gates). Returns false
-    // when it cannot be delivered (bad IDT entry, unmapped stack).
+    // Delivers `vector` through the guest IDT: 16-byte gates in long mode,
+    // 8-byte 32-bit gates in protected mode. Returns false when it cannot be
+    // delivered (bad IDT entry, a task gate, unmapped stack).
     bool deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip);
+    bool deliver_long(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip);
+    bool deliver_legacy(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_eip);
     // Real mode: through the IVT; and an INT n offered to the firmware first.
     bool deliver_real(uint8_t vector, uint64_t return_ip);
     bool firmware_call(uint8_t vector);
@@ -244,6 +247,7 @@ private:
     static void hook_interrupt(void* uc, uint32_t intno, void* self);
     static int hook_cpuid(void* uc, void* self);
     static void hook_syscall(void* uc, void* self);
+    static void hook_sysenter(void* uc, void* self);
     static void hook_watch(void* uc, uint64_t address, uint32_t size, void* self);
     // What hook_block does for a block that needs more than a stop check.
     [[gnu::noinline]] void on_block(uint64_t address, uint32_t size);
@@ -254,13 +258,18 @@ private:
     uint32_t count_block(uint64_t address, uint32_t size);
     void install_tsc_sites();
     void handle_syscall();
+    void handle_sysenter();
+    // After a system call numbered `number`: an exec drops the block counts of user space.
+    void forget_user_code_on_exec(uint64_t number, uint64_t execve, uint64_t execveat);
+    // Writes guest virtual memory through the current page tables.
+    bool write_virtual(uint64_t address, const void* data, size_t length);
     void repair_after_exit();
     // Unicorn's uc_ctl_remove_cache a page at a time over [address, end)
     // (it translates only the start of a range, and pages contiguous in
     // virtual memory need not be in physical memory), and the counts of the
     // blocks there.
     void drop_translations(uint64_t address, uint64_t end);
-    void enter_kernel_mode(uint16_t cs);
+    void enter_kernel_mode(const SegmentState& cs, const SegmentState& ss);
 
     GuestMemory& m_memory;
     CpuClient& m_client;

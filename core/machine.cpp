@@ -152,10 +152,13 @@ Status Machine::load(const BootPlan& plan)
     // An entry before long mode: the decompressor switches to it itself,
     // and the log says where (checked per block until then: startup_32's
     // few thousand blocks).
-    m_awaiting_long_mode = plan.entry.mode != EntryMode::Long64;
+    m_awaiting_long_mode = plan.entry.mode != EntryMode::Long64 && plan.kernel_64bit;
     m_awaiting_protected_mode = plan.entry.mode == EntryMode::Real16;
-    m_tracker.emplace(PhaseHints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size,
-                                 plan.entry.mode == EntryMode::Real16});
+    PhaseHints hints{plan.load_address, plan.loaded_size, plan.load_address + plan.init_size,
+                     plan.entry.mode == EntryMode::Real16};
+    if (!plan.kernel_64bit)
+        hints.kernel_virtual_base = hints.user_space_end = default_page_offset_32;
+    m_tracker.emplace(hints);
     // Real mode's entry is CS:IP: the address is where that is.
     uint64_t entry = plan.entry.mode == EntryMode::Real16 ? (uint64_t(plan.entry.cs) << 4) + plan.entry.rip : plan.entry.rip;
     enter_phase(Phase::Loaded, entry, "the boot plan was written to guest RAM");

@@ -45,7 +45,18 @@ struct PhaseHints {
     uint64_t loaded_size = 0;       // its size
     uint64_t buffer_end = 0;        // load_address + init_size
     bool setup_first = false;       // the real-mode entry: the setup code runs before the decompressor
+    // Where the kernel's half of the address space starts. x86-64: the
+    // upper canonical half (4-level). A 32-bit kernel's split is
+    // PAGE_OFFSET (set_address_split() once the host read it from the
+    // kernel's ELF; until then the 3G/1G default).
+    uint64_t kernel_virtual_base = 0xffff800000000000ull;
+    // Where user space ends: x86-64's lower canonical half.
+    uint64_t user_space_end = 0x0000800000000000ull;
 };
+
+// The split of a 32-bit kernel's address space until its own is known:
+// CONFIG_PAGE_OFFSET's default (VMSPLIT_3G).
+constexpr uint64_t default_page_offset_32 = 0xc0000000;
 
 struct PhaseChange {
     enum class What { Phase, DecompressorMoved } what;
@@ -84,7 +95,7 @@ public:
                 return PhaseChange{What::DecompressorMoved, Phase::Decompress, address,
                                    "a block in the top of the decompression buffer, above the loaded image"};
             }
-            if (address >= kernel_virtual_base) {
+            if (address >= m_hints.kernel_virtual_base) {
                 m_handoff_seen = false;
                 return hand_off(address, "the first block at a kernel virtual address (no decompressor move seen)");
             }
@@ -95,13 +106,13 @@ public:
             return std::nullopt;
         case State::HandedOff:
             if (m_kernel_entry ? address == m_kernel_entry
-                               : address >= kernel_virtual_base && m_handoff_target < kernel_virtual_base) {
+                               : address >= m_hints.kernel_virtual_base && m_handoff_target < m_hints.kernel_virtual_base) {
                 m_state = State::Kernel;
                 return PhaseChange{What::Phase, Phase::Kernel, address,
                                    m_kernel_entry ? "start_kernel runs (kernel symbols)"
                                                   : "the first block at a kernel virtual address after the handoff"};
             }
-            if (!m_kernel_entry && address < user_space_end && m_handoff_target >= kernel_virtual_base) {
+            if (!m_kernel_entry && address < m_hints.user_space_end && m_handoff_target >= m_hints.kernel_virtual_base) {
                 // Handed off at a virtual address and no symbols: the kernel
                 // ran from the start; the first low block is user space.
                 m_state = State::User;
@@ -110,7 +121,7 @@ public:
             }
             return std::nullopt;
         case State::Kernel:
-            if (address < user_space_end) {
+            if (address < m_hints.user_space_end) {
                 m_state = State::User;
                 return PhaseChange{What::Phase, Phase::Init, address,
                                    "the first block in the user half of the address space (user mode)"};
@@ -159,7 +170,7 @@ public:
     {
         switch (m_state) {
         case State::Kernel:
-            return {0, user_space_end};
+            return {0, m_hints.user_space_end};
         case State::User:
             return {0, 0};
         default:
@@ -167,10 +178,13 @@ public:
         }
     }
 
-    // The start of the kernel's half of the address space (x86-64, 4-level).
-    static constexpr uint64_t kernel_virtual_base = 0xffff800000000000ull;
-    // The end of the lower canonical half: user space.
-    static constexpr uint64_t user_space_end = 0x0000800000000000ull;
+    // A 32-bit kernel's PAGE_OFFSET: user space below, the kernel above.
+    void set_address_split(uint64_t page_offset)
+    {
+        m_hints.kernel_virtual_base = page_offset;
+        m_hints.user_space_end = page_offset;
+    }
+    uint64_t kernel_virtual_base() const { return m_hints.kernel_virtual_base; }
 
 private:
     bool in_moved_copy(uint64_t address) const

@@ -3,17 +3,22 @@
 # prints a marker and the kernel command line, then powers off. Needs the
 # busybox-static package (scripts/setup.sh installs it). Cached: rebuilt only
 # when this script or busybox changed.
+#
+#   images/build-initrd.sh                   the host's /bin/busybox
+#   images/build-initrd.sh BUSYBOX TARGET    another busybox, e.g. the i386 one
+#                                            images/fetch-kernels.sh puts beside
+#                                            a 32-bit kernel
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/out"
-target="$out/initrd-busybox.cpio.gz"
-busybox=/bin/busybox
+target="${2:-$out/initrd-busybox.cpio.gz}"
+busybox="${1:-/bin/busybox}"
 [ -x "$busybox" ] || { echo "images: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
 if [ -f "$target" ] && [ "$target" -nt "$0" ] && [ "$target" -nt "$busybox" ]; then
     echo "images: $target up to date"
     exit 0
 fi
-mkdir -p "$out"
+mkdir -p "$(dirname "$target")"
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp}

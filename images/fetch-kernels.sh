@@ -7,7 +7,9 @@
 #   images/fetch-kernels.sh SUITE FLAVOUR ...   e.g. trixie cloud sid generic
 #
 # SUITE: bookworm, bookworm-backports, trixie, trixie-backports, sid.
-# FLAVOUR: generic, cloud, rt.
+# FLAVOUR: generic, cloud, rt (amd64); 686-pae (i386: a 32-bit kernel, with
+# the same suite's busybox-static:i386 extracted beside it as
+# images/out/SUITE/686-pae/busybox for its initrd, images/build-initrd.sh).
 #
 # Each suite has its own private apt sources list and package lists under
 # images/out/apt/SUITE/: the machine's own sources and installed packages
@@ -39,7 +41,8 @@ sources_for() {
     local suite=$1 key=/usr/share/keyrings/debian-archive-keyring.gpg
     case "$suite" in
         bookworm|trixie)
-            echo "deb [signed-by=$key] http://deb.debian.org/debian $suite $suite-updates main"
+            echo "deb [signed-by=$key] http://deb.debian.org/debian $suite main"
+            echo "deb [signed-by=$key] http://deb.debian.org/debian $suite-updates main"
             echo "deb [signed-by=$key] http://deb.debian.org/debian-security $suite-security main" ;;
         bookworm-backports|trixie-backports|sid)
             echo "deb [signed-by=$key] http://deb.debian.org/debian $suite main" ;;
@@ -52,19 +55,30 @@ metapackage_for() {
         generic) echo linux-image-amd64 ;;
         cloud) echo linux-image-cloud-amd64 ;;
         rt) echo linux-image-rt-amd64 ;;
+        686-pae) echo linux-image-686-pae ;;
         *) return 1 ;;
     esac
 }
 
-# Sets apt_opts for a suite's private apt state, refreshing its lists
-# when they are missing or older than a day.
+# The Debian architecture of a flavour's kernel.
+arch_for() {
+    case "$1" in
+        686-pae) echo i386 ;;
+        *) echo amd64 ;;
+    esac
+}
+
+# Sets apt_opts for a suite's private apt state (one per architecture),
+# refreshing its lists when they are missing or older than a day.
 prepare_apt() {
-    local suite=$1 dir="$out/apt/$1"
+    local suite=$1 arch=$2 dir="$out/apt/$1"
+    [ "$arch" = amd64 ] || dir="$out/apt/$1-$arch"
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
     sources_for "$suite" > "$dir/sources.list.new"
     apt_opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
               -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
-              -o "Dir::State::Status=/dev/null" -o "APT::Sandbox::User=root")
+              -o "Dir::State::Status=/dev/null" -o "APT::Sandbox::User=root"
+              -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch")
     local stale=1
     if cmp -s "$dir/sources.list.new" "$dir/sources.list" 2>/dev/null &&
        [ -n "$(find "$dir/updated" -mmin -1440 2>/dev/null)" ]; then
@@ -130,9 +144,11 @@ fetch() {
         return 2
     fi
     meta=$(metapackage_for "$flavour") ||
-        { echo "images: unknown flavour '$flavour' (expected generic, cloud or rt)" >&2; return 2; }
+        { echo "images: unknown flavour '$flavour' (expected generic, cloud, rt or 686-pae)" >&2; return 2; }
     dir="$out/$suite/$flavour"
-    prepare_apt "$suite"
+    local arch
+    arch=$(arch_for "$flavour")
+    prepare_apt "$suite" "$arch"
     local -a pkgs
     mapfile -t pkgs < <(resolve_packages "$meta")
     if [ ${#pkgs[@]} -eq 0 ]; then
@@ -164,8 +180,26 @@ fetch() {
         return 3
     fi
     rm -rf "$tmp"
+    if [ "$arch" != amd64 ] && ! fetch_busybox "$dir"; then
+        return 3
+    fi
     echo "$key" > "$dir/packages"
     echo "images: $suite $flavour kernel $(cat "$dir/version") -> $dir/vmlinuz"
+}
+
+# A foreign-architecture kernel's user space: busybox-static of the same
+# suite and architecture, as $1/busybox.
+fetch_busybox() {
+    local dir=$1 tmp
+    tmp=$(mktemp -d)
+    if ! (cd "$tmp" && apt-get "${apt_opts[@]}" download -q busybox-static >/dev/null 2>"$dir/download.log"); then
+        echo "images: busybox-static for $dir: apt-get download failed (see $dir/download.log)" >&2
+        rm -rf "$tmp"
+        return 1
+    fi
+    dpkg-deb -x "$tmp"/busybox-static_*.deb "$tmp/root"
+    cp "$tmp/root/bin/busybox" "$dir/busybox"
+    rm -rf "$tmp"
 }
 
 pairs=()

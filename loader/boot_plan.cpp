@@ -403,6 +403,11 @@ Result<BootPlan> make_boot_plan(const BzImage& kernel, const std::vector<uint8_t
     const SetupHeader& h = kernel.header;
     const uint64_t mem = config.mem_size;
     TRY(check_mem_range(mem, mem_text(mem)));
+    if (config.entry == EntryMode::Long64 && !kernel.has_64bit_entry())
+        return make_error(ErrorKind::Unsupported,
+                          "{}: a 32-bit kernel has no 64-bit entry (xloadflags 0x{:04x}, XLF_KERNEL_64 "
+                          "clear): boot it through --entry real or --entry 32", kernel.path,
+                          h.xloadflags);
 
     // boot.rst, "Loading the rest of the kernel" / "pref_address": a
     // relocatable kernel may go anywhere aligned to kernel_alignment; the
@@ -435,6 +440,7 @@ Result<BootPlan> make_boot_plan(const BzImage& kernel, const std::vector<uint8_t
     plan.loaded_size = code.size();
     plan.init_size = h.init_size;
     plan.kernel_alignment = h.kernel_alignment;
+    plan.kernel_64bit = kernel.has_64bit_entry();
     plan.cmdline = config.cmdline;
     plan.e820 = build_e820(mem);
     switch (config.entry) {

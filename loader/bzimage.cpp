@@ -183,8 +183,8 @@ Status check_header(const std::string& name, std::span<const uint8_t> file)
     SetupHeader h = decode(raw_header(file));
     if (h.version < min_version)
         return make_error(ErrorKind::Unsupported,
-                          "{}: boot protocol {} is too old: 2.12 or later needed for the "
-                          "64-bit entry (xloadflags)", name, version_text(h.version));
+                          "{}: boot protocol {} is too old: 2.12 or later needed (xloadflags, "
+                          "which say whether the kernel has a 64-bit entry)", name, version_text(h.version));
 
     size_t end = header_end(file);
     if (file[jump_at] != short_jump_opcode || end < header_end_min)
@@ -200,11 +200,6 @@ Status check_header(const std::string& name, std::span<const uint8_t> file)
         return make_error(ErrorKind::Unsupported,
                           "{}: a zImage (loadflags 0x{:02x}, LOADED_HIGH clear): only a bzImage "
                           "loaded at 1 MiB or above is supported", name, h.loadflags);
-
-    if (!(h.xloadflags & XLF_KERNEL_64))
-        return make_error(ErrorKind::Unsupported,
-                          "{}: no 64-bit entry point (xloadflags 0x{:04x}, XLF_KERNEL_64 clear): "
-                          "a 32-bit kernel?", name, h.xloadflags);
     return Ok{};
 }
 

@@ -62,12 +62,14 @@ struct BzImage {
     // (QEMU's loader never reads them); bootsim uses them only to verify
     // the handoff and recover the kernel's symbols.
     std::string payload_problem;
+    // A 64-bit kernel (XLF_KERNEL_64): it has the 64-bit entry at load
+    // address + 0x200. A 32-bit kernel has only the real-mode and 32-bit ones.
+    bool has_64bit_entry() const { return header.xloadflags & XLF_KERNEL_64; }
 };
 
 // Parses and validates a bzImage held in memory. `name` is used in messages.
 // Rejects: too short, no "HdrS" magic, protocol older than 2.12 (no
-// xloadflags, no 64-bit entry), no 64-bit entry point (XLF_KERNEL_64 clear),
-// setup, code or payload reaching past the end of the file, an init_size of
+// xloadflags), setup, code or payload reaching past the end of the file, an init_size of
 // 0. A payload that lies outside the protected-mode code, is too short or
 // has an unknown magic is only noted (payload_problem).
 Result<BzImage> parse_bzimage(std::string name, std::vector<uint8_t> bytes);

@@ -19,12 +19,6 @@ uint32_t le32(const uint8_t* p)
 }
 uint64_t le64(const uint8_t* p) { return uint64_t(le32(p)) | uint64_t(le32(p + 4)) << 32; }
 
-// extract_kernel(): "if (virt_addr & (MIN_KERNEL_ALIGN - 1)) error(...)";
-// MIN_KERNEL_ALIGN is 2 MiB on x86-64 (asm/boot.h, PMD_SHIFT) and
-// LOAD_PHYSICAL_ADDR is aligned at least as much, so the virtual offset
-// virt_addr - LOAD_PHYSICAL_ADDR is too.
-constexpr uint64_t min_kernel_align = 0x200000;
-
 std::string signed_hex(int64_t v)
 {
     return v < 0 ? fmt::format("-0x{:x}", uint64_t(0) - uint64_t(v)) : fmt::format("+0x{:x}", uint64_t(v));
@@ -62,6 +56,12 @@ int64_t derive_virtual_offset(const KernelImage& kernel, const uint8_t* guest)
             best = v, best_count = count;
     }
     return best;
+}
+
+// "2 MiB", "8 KiB".
+std::string size_text(uint64_t bytes)
+{
+    return bytes % (1 << 20) == 0 ? fmt::format("{} MiB", bytes >> 20) : fmt::format("{} KiB", bytes >> 10);
 }
 
 // Counts the bytes where the guest differs from the host; `address` is the
@@ -181,7 +181,9 @@ HandoffCheck check_handoff(const KernelImage& kernel, std::span<const uint8_t> g
     const uint8_t* guest = guest_ram.data() + output_address;
 
     check.virtual_offset = derive_virtual_offset(kernel, guest);
-    bool aligned = uint64_t(check.virtual_offset) % min_kernel_align == 0;
+    // extract_kernel(): "if (virt_addr & (MIN_KERNEL_ALIGN - 1)) error(...)";
+    // LOAD_PHYSICAL_ADDR is aligned at least as much, so the offset is too.
+    bool aligned = uint64_t(check.virtual_offset) % kernel.min_kernel_align == 0;
 
     std::vector<Site> sites = sorted_sites(kernel);
     bool overlapping = any_overlap(sites);
@@ -214,8 +216,8 @@ HandoffCheck check_handoff(const KernelImage& kernel, std::span<const uint8_t> g
                       check.found);
     if (!aligned)
         check.summary = fmt::format("handoff MISMATCH: the virtual offset read back from the first relocation "
-                                    "site is {}, not a multiple of 2 MiB as KASLR chooses it; {}",
-                                    signed_hex(check.virtual_offset), bytes);
+                                    "site is {}, not a multiple of {} as the decompressor chooses it; {}",
+                                    signed_hex(check.virtual_offset), size_text(kernel.min_kernel_align), bytes);
     else
         check.summary = fmt::format("handoff MISMATCH: {} (virtual offset {})", bytes,
                                     signed_hex(check.virtual_offset));

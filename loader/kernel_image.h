@@ -30,7 +30,16 @@ struct LoadSegment {
 };
 
 struct KernelImage {
+    bool wide = true;                  // a 64-bit kernel (ELF64); false: a 32-bit one (ELF32)
     uint64_t load_physical_addr = 0;   // LOAD_PHYSICAL_ADDR: lowest PT_LOAD p_paddr
+    // The link-time virtual address of physical 0: __START_KERNEL_map
+    // (0xffffffff80000000) on x86-64, PAGE_OFFSET (0xc0000000 with the
+    // usual 3G/1G split) on x86-32. Read from the lowest segment.
+    uint64_t kernel_map = 0xffffffff80000000;
+    // MIN_KERNEL_ALIGN: the output address (and so the offset) is a multiple of it.
+    uint64_t min_kernel_align = 0x200000;
+    // The link-time virtual address of image offset 0.
+    uint64_t link_address() const { return kernel_map + load_physical_addr; }
     uint64_t entry_offset = 0;         // e_entry - LOAD_PHYSICAL_ADDR
     std::vector<LoadSegment> segments;
     std::vector<uint8_t> image;        // laid out, unrelocated; size = end of last segment's file bytes
@@ -41,14 +50,16 @@ struct KernelImage {
     std::vector<uint32_t> relocs64;
 };
 
-// Parses the decompressed payload (ELF64 followed by the relocation table).
+// Parses the decompressed payload (ELF64 or, for a 32-bit kernel, ELF32,
+// followed by the relocation table).
 Result<KernelImage> lay_out_kernel(std::span<const uint8_t> decompressed);
 
 // decompress_payload + lay_out_kernel for a parsed bzImage.
 Result<KernelImage> decompress_kernel(const BzImage& bz);
 
 // Returns `image` relocated by `delta` (virtual offset chosen by KASLR:
-// virt_addr - LOAD_PHYSICAL_ADDR), exactly as handle_relocations() does.
+// virt_addr - LOAD_PHYSICAL_ADDR; on x86-32 the physical one,
+// output - LOAD_PHYSICAL_ADDR), exactly as handle_relocations() does.
 std::vector<uint8_t> relocate(const KernelImage& kernel, int64_t delta);
 
 // The result of comparing the guest's output with the host's.

@@ -54,11 +54,9 @@ namespace {
 // arch/x86/include/asm/page_64_types.h: the kernel's own mapping starts at
 // __START_KERNEL_map and the image must fit in KERNEL_IMAGE_SIZE (1 GiB with
 // CONFIG_RANDOMIZE_BASE, the larger of its two values).
-constexpr uint64_t start_kernel_map = 0xffffffff80000000;
 constexpr uint64_t kernel_image_size = 1ull << 30;
 
 // scripts/kallsyms.c (v6.1).
-constexpr uint64_t table_align = 8;           // output_label(): ALGN is .balign 8 when BITS_PER_LONG == 64
 constexpr size_t token_count = 256;           // one token per byte value
 constexpr uint64_t symbols_per_marker = 256;  // write_src(): markers[i >> 8] = off
 // include/linux/kallsyms.h: KSYM_NAME_LEN; read_symbol() rejects names of
@@ -76,16 +74,27 @@ constexpr uint64_t min_entry_size = 2;
 // The names stream starts at a 4-byte boundary at least.
 constexpr uint64_t name_align = 4;
 
-uint64_t align_up(uint64_t value) { return (value + table_align - 1) & ~(table_align - 1); }
-
-// Whether a table ending at `end` is followed by the next one at `next`
-// after at most its alignment padding (4 or 8 bytes, depending on the era).
-bool ends_right_before(uint64_t end, uint64_t next) { return end <= next && next - end < table_align; }
-
-// Little-endian reads from the image. Callers check holds() first.
+// Little-endian reads from the image, and what the kernel's word size
+// makes of its tables. Callers check holds() first.
 class Bytes {
 public:
-    explicit Bytes(std::span<const uint8_t> bytes) : m_bytes(bytes) {}
+    // `long_size`: BITS_PER_LONG / 8 of the kernel (8 on x86-64, 4 on
+    // x86-32); `kernel_map`: the link address of physical 0 (KernelImage).
+    Bytes(std::span<const uint8_t> bytes, unsigned long_size, uint64_t kernel_map)
+        : m_bytes(bytes), m_long(long_size), m_kernel_map(kernel_map)
+    {
+    }
+
+    // scripts/kallsyms.c output_label(): ALGN is .balign 8 when
+    // BITS_PER_LONG == 64, .balign 4 otherwise; kallsyms_relative_base is
+    // a PTR (.quad or .long).
+    uint64_t table_align() const { return m_long; }
+    uint64_t align_up(uint64_t value) const { return (value + m_long - 1) & ~uint64_t(m_long - 1); }
+    // Whether a table ending at `end` is followed by the next one at `next`
+    // after at most its alignment padding (4 or 8 bytes, depending on the era).
+    bool ends_right_before(uint64_t end, uint64_t next) const { return end <= next && next - end < m_long; }
+    uint64_t kernel_map() const { return m_kernel_map; }
+    uint64_t ulong(uint64_t at) const { return m_long == 8 ? u64(at) : u32(at); }
 
     uint64_t size() const { return m_bytes.size(); }
     // Whether [at, at + length) lies inside the image.
@@ -102,6 +111,8 @@ public:
 
 private:
     std::span<const uint8_t> m_bytes;
+    unsigned m_long;
+    uint64_t m_kernel_map;
 };
 
 // Symbol names and tokens are `nm` output: printable, no spaces.
@@ -198,7 +209,7 @@ Result<TokenTable> check_token_table(const Bytes& image, uint64_t table_at, uint
         table.tokens[i] = image.chars(start, end - start);
         matched++;
     }
-    if (!ends_right_before(end + 1, index_at))
+    if (!image.ends_right_before(end + 1, index_at))
         return kallsyms_error(fmt::format(
             "kallsyms_token_table at image offset 0x{:x} ends at 0x{:x}, expected kallsyms_token_index right after "
             "it or at the next 8-byte boundary, found it at 0x{:x}",
@@ -225,7 +236,7 @@ Result<TokenTable> read_token_table(const Bytes& image, uint64_t index_at)
             index_at, last_offset));
     uint64_t highest = index_at - last_offset - 1;
     uint64_t lowest_end = index_at - last_offset;  // start of the last token, at the lowest
-    uint64_t span = ksym_name_len + 1 + table_align;
+    uint64_t span = ksym_name_len + 1 + image.table_align();
     uint64_t lowest = lowest_end > span ? lowest_end - span : 0;
 
     std::optional<Error> best;
@@ -311,7 +322,7 @@ struct AddressTable {
 std::vector<AddressTable> address_tables(const Bytes& image, const Layout& layout, const TokenTable& tokens)
 {
     std::vector<AddressTable> tables;
-    const uint64_t offsets_size = align_up(4 * layout.count);
+    const uint64_t offsets_size = image.align_up(4 * layout.count);
     const uint64_t index_end = tokens.index_at + token_count * 2;
     // Distinct candidate starts, in order of preference.
     auto distinct = [](std::initializer_list<uint64_t> starts) {
@@ -323,19 +334,19 @@ std::vector<AddressTable> address_tables(const Bytes& image, const Layout& layou
     };
     // After the index: right there (7.x), at the next 4-byte boundary (the
     // offsets' own alignment) or at the next 8-byte one (ALGN, up to 6.x).
-    const std::vector<uint64_t> after_index = distinct({index_end, (index_end + 3) & ~uint64_t(3), align_up(index_end)});
+    const std::vector<uint64_t> after_index = distinct({index_end, (index_end + 3) & ~uint64_t(3), image.align_up(index_end)});
     // Base-relative first: its checks (a base inside the kernel mapping, the
     // first relative symbol exactly at it) are the stronger ones. The base
     // follows the offsets right away or at the next 8-byte boundary.
     for (uint64_t at : after_index)
-        for (uint64_t base_at : distinct({at + 4 * layout.count, align_up(at + 4 * layout.count)}))
-            if (image.holds(at, base_at - at + 8))
+        for (uint64_t base_at : distinct({at + 4 * layout.count, image.align_up(at + 4 * layout.count)}))
+            if (image.holds(at, base_at - at + image.table_align()))
                 tables.push_back({"offsets and kallsyms_relative_base after kallsyms_token_index (v6.4+)",
                                   Encoding::BaseRelative, at, base_at});
-    if (layout.num_syms_at >= table_align + offsets_size)
+    if (layout.num_syms_at >= image.table_align() + offsets_size)
         tables.push_back({"offsets and kallsyms_relative_base before kallsyms_num_syms (up to v6.3)",
-                          Encoding::BaseRelative, layout.num_syms_at - table_align - offsets_size,
-                          layout.num_syms_at - table_align});
+                          Encoding::BaseRelative, layout.num_syms_at - image.table_align() - offsets_size,
+                          layout.num_syms_at - image.table_align()});
     for (uint64_t at : after_index)
         if (image.holds(at, 4 * layout.count))
             tables.push_back({"place-relative offsets after kallsyms_token_index (v6.15+)", Encoding::PlaceRelative,
@@ -351,18 +362,18 @@ Status decode_addresses(const Bytes& image, const AddressTable& table, uint64_t 
                         std::vector<KernelSymbol>& symbols)
 {
     const uint64_t count = symbols.size();
-    auto outside = [](uint64_t address) { return address - start_kernel_map >= kernel_image_size; };
+    const uint64_t kernel_map = image.kernel_map();
+    auto outside = [&](uint64_t address) { return address - kernel_map >= kernel_image_size; };
     const bool place_relative = table.encoding == Encoding::PlaceRelative;
     uint64_t relative_base = 0;
     bool absolute_percpu = false;
     if (!place_relative) {
-        relative_base = image.u64(table.relative_base_at);
+        relative_base = image.ulong(table.relative_base_at);
         if (outside(relative_base))
             return kallsyms_error(fmt::format(
                 "{}: kallsyms_relative_base at image offset 0x{:x} is 0x{:x}, expected an address in the kernel "
                 "mapping 0x{:x}-0x{:x}",
-                table.era, table.relative_base_at, relative_base, start_kernel_map,
-                start_kernel_map + kernel_image_size));
+                table.era, table.relative_base_at, relative_base, kernel_map, kernel_map + kernel_image_size));
         // An x86-64 kernel spans less than 2 GiB, so a negative offset means
         // the absolute per-CPU encoding.
         for (uint64_t i = 0; i < count && !absolute_percpu; i++)
@@ -455,7 +466,7 @@ Result<std::vector<KernelSymbol>> decode(const Bytes& image, const Layout& layou
         symbols[i].type = expanded[0];
         symbols[i].name.assign(expanded, 1);
     }
-    if (!ends_right_before(at, markers.at))
+    if (!image.ends_right_before(at, markers.at))
         return kallsyms_error(fmt::format(
             "kallsyms_names ({} symbols from image offset 0x{:x}) ends at 0x{:x}, expected kallsyms_markers at "
             "the next 4- or 8-byte boundary, found it at 0x{:x}",
@@ -502,7 +513,7 @@ Result<Markers> check_markers(const Bytes& image, uint64_t at, uint64_t count, b
                                               count, at, i, value, least));
         markers.values.push_back(value);
     }
-    if (padded && count % 2 == 1 && image.u32(at + 4 * count) != 0)
+    if (padded && image.align_up(4 * count) != 4 * count && image.u32(at + 4 * count) != 0)
         return kallsyms_error(fmt::format("kallsyms_markers ({} entries at image offset 0x{:x}): padding at 0x{:x} "
                                           "is 0x{:x}, expected 0",
                                           count, at, at + 4 * count, image.u32(at + 4 * count)));
@@ -565,24 +576,26 @@ std::optional<std::vector<KernelSymbol>> read_symbols(const Bytes& image, const 
     const uint64_t last_group_offset = markers.values.back();
     const uint64_t max_group_size = symbols_per_marker * (2 + 0x3fff);
     bool decoded_any = false;
-    if (markers.at > last_group_offset + table_align) {
+    if (markers.at > last_group_offset + image.table_align()) {
         uint64_t highest = (markers.at - last_group_offset - 1) & ~(name_align - 1);
-        uint64_t lowest = markers.at > last_group_offset + max_group_size + 2 * table_align
-                              ? markers.at - last_group_offset - max_group_size - table_align
-                              : 2 * table_align;
+        uint64_t lowest = markers.at > last_group_offset + max_group_size + 2 * image.table_align()
+                              ? markers.at - last_group_offset - max_group_size - image.table_align()
+                              : 2 * image.table_align();
         for (uint64_t names_at = highest; names_at >= lowest; names_at -= name_align) {
             // The u32 count then 4 bytes of padding up to an 8-aligned
             // kallsyms_names (up to 6.x), or the names right after the
-            // count (7.x).
-            for (uint64_t gap : {table_align, uint64_t(4)}) {
+            // count (7.x; and a 32-bit kernel, whose tables are 4-aligned).
+            for (uint64_t gap : {uint64_t(8), uint64_t(4)}) {
+                if (gap > image.table_align())
+                    continue;
                 uint64_t num_syms_at = names_at - gap;
-                if (gap == table_align && (names_at % table_align != 0 || image.u32(num_syms_at + 4) != 0))
+                if (gap == 8 && (names_at % 8 != 0 || image.u32(num_syms_at + 4) != 0))
                     continue;
                 uint64_t count = image.u32(num_syms_at);
                 if (count < first || count > last)
                     continue;
                 auto end = skip_names(image, names_at + last_group_offset, count - last_group, markers.at);
-                if (!end || !ends_right_before(*end, markers.at))
+                if (!end || !image.ends_right_before(*end, markers.at))
                     continue;
                 decoded_any = true;
                 Layout layout{.num_syms_at = num_syms_at, .names_at = names_at, .count = count};
@@ -617,7 +630,7 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
     for (uint64_t first = 1; first <= max_count; first += step) {
         uint64_t last = first + step - 1;
         uint64_t marker_count = (first + symbols_per_marker - 1) / symbols_per_marker;
-        uint64_t seqs_size = align_up(format.entry_size * last);
+        uint64_t seqs_size = image.align_up(format.entry_size * last);
         if (tokens.table_at < seqs_size + 4 * marker_count)
             break;
         // Without seqs the markers end right at the token table (7.x) or
@@ -625,7 +638,7 @@ std::optional<std::vector<KernelSymbol>> read_layout(const Bytes& image, const T
         for (bool padded : {true, false}) {
             if (!padded && (format.entry_size != 0 || marker_count % 2 == 0))
                 continue;  // no seqs between, and only an odd count differs
-            uint64_t markers_size = padded ? align_up(4 * marker_count) : 4 * marker_count;
+            uint64_t markers_size = padded ? image.align_up(4 * marker_count) : 4 * marker_count;
             if (tokens.table_at < seqs_size + markers_size)
                 continue;
             uint64_t seqs_at = tokens.table_at - seqs_size;
@@ -719,8 +732,10 @@ KernelSymbols::KernelSymbols(std::vector<KernelSymbol> symbols, const char* sour
 
 Result<KernelSymbols> KernelSymbols::from_kallsyms(const KernelImage& kernel)
 {
-    // The image starts at LOAD_PHYSICAL_ADDR, linked at __START_KERNEL_map plus it.
-    auto symbols = TRY(find_kallsyms(Bytes(kernel.image), start_kernel_map + kernel.load_physical_addr));
+    // The image starts at LOAD_PHYSICAL_ADDR, linked at __START_KERNEL_map
+    // (PAGE_OFFSET on x86-32) plus it.
+    Bytes image(kernel.image, kernel.wide ? 8 : 4, kernel.kernel_map);
+    auto symbols = TRY(find_kallsyms(image, kernel.link_address()));
     return KernelSymbols(std::move(symbols), "kallsyms");
 }
 

@@ -85,8 +85,11 @@ void HandoffVerifier::on_event(const BootEvent& event)
     // The jump's target is the output plus the ELF's entry offset, as a
     // physical address or (a kernel mapping the decompressor set up) a
     // virtual one: the page tables say where it lands.
+    // A 32-bit kernel's split is its PAGE_OFFSET, read from its ELF.
+    if (!host.image->wide)
+        m_machine.tracker().set_address_split(host.image->kernel_map);
     uint64_t target = event.address;
-    if (target >= PhaseTracker::kernel_virtual_base) {
+    if (target >= m_machine.tracker().kernel_virtual_base()) {
         auto physical = m_machine.cpu().physical_address(target);
         if (!physical)
             return not_recognised(
@@ -132,7 +135,7 @@ void HandoffVerifier::arm_kernel_watch(int64_t virtual_offset)
                         .text = fmt::format("no kernel symbols ({}): {}", host.symbols_problem, without_symbols)});
         return;
     }
-    m_watch = std::make_unique<KernelWatch>(m_machine, *host.symbols, virtual_offset);
+    m_watch = std::make_unique<KernelWatch>(m_machine, *host.symbols, virtual_offset, KernelAbi(host.image->wide));
     m_machine.set_code_patching_watched(!m_strict_code_tracking && m_watch->watches_code_patching());
     m_machine.emit({.kind = EventKind::Note,
                     .text = fmt::format("{} kernel symbols from {}; virtual offset {:+#x}", host.symbols->size(),

@@ -4,13 +4,10 @@
 
 namespace bootsim {
 
-namespace {
-constexpr int rax = 0, rdi = 7, rsp = 4;
-}
-
-InitcallWatch::InitcallWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset,
+InitcallWatch::InitcallWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset, KernelAbi abi,
                              std::function<std::string()> module_name)
-    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset), m_module_name(std::move(module_name))
+    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset), m_abi(abi),
+      m_module_name(std::move(module_name))
 {
     if (auto f = symbols.runtime_address_of("do_one_initcall", virtual_offset))
         m_do_one_initcall = *f;
@@ -43,20 +40,21 @@ std::string InitcallWatch::name_of(uint64_t function) const
 
 bool InitcallWatch::on_entry()
 {
-    // do_one_initcall(initcall_t fn): the function in RDI, the return
-    // address on top of the stack.
+    // do_one_initcall(initcall_t fn): the function its first argument, the
+    // return address on top of the stack.
     const Cpu& cpu = m_machine.cpu();
-    uint64_t sp = cpu.gpr(rsp), return_address = 0;
-    if (!cpu.read_virtual(sp, &return_address, 8))
+    uint64_t return_address = 0;
+    if (!m_abi.return_address(cpu, return_address))
         return false;
-    uint64_t function = cpu.gpr(rdi);
+    uint64_t function = m_abi.argument(cpu, 0);
+    uint64_t frame = m_abi.frame_after_return(cpu);
     // The same call seen again: the CPU stopped here (below) and an
     // interrupt was taken before the call ran, so the watch fires once more
     // when the handler returns here. One call, one entry.
     for (const Call& c : m_calls)
-        if (c.frame == sp + 8 && c.function == function)
+        if (c.frame == frame && c.function == function)
             return false;
-    Call call{function, name_of(function), sp + 8};
+    Call call{function, name_of(function), frame};
     m_machine.emit({.kind = EventKind::InitcallStarted, .address = function, .text = call.name});
     m_calls.push_back(std::move(call));
     if (m_return_watches.insert(return_address).second) {
@@ -71,13 +69,13 @@ bool InitcallWatch::on_return()
     // The call whose frame this is. Not simply the innermost: module inits
     // run in the tasks that load them (modprobe), and two tasks can be
     // inside do_one_initcall at once, each on its own stack.
-    uint64_t sp = m_machine.cpu().gpr(rsp);
+    uint64_t sp = m_abi.stack_pointer(m_machine.cpu());
     for (auto it = m_calls.rbegin(); it != m_calls.rend(); ++it) {
         if (it->frame != sp)
             continue;
         m_machine.emit({.kind = EventKind::InitcallReturned,
                         .address = it->function,
-                        .value = uint64_t(int64_t(int32_t(m_machine.cpu().gpr(rax)))),
+                        .value = uint64_t(int64_t(int32_t(m_abi.return_value(m_machine.cpu())))),
                         .text = it->name});
         m_calls.erase(std::next(it).base());
         break;

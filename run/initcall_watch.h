@@ -19,13 +19,14 @@
 
 #include "core/machine.h"
 #include "loader/kernel_symbols.h"
+#include "run/kernel_abi.h"
 
 namespace bootsim {
 
 class InitcallWatch final {
 public:
     // `module_name` names the module whose init runs now ("" when none).
-    InitcallWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset,
+    InitcallWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset, KernelAbi abi,
                   std::function<std::string()> module_name);
 
     // Arms the entry watch. CPU thread, outside hooks.
@@ -45,6 +46,7 @@ private:
     Machine& m_machine;
     const KernelSymbols& m_symbols;
     int64_t m_virtual_offset;
+    KernelAbi m_abi;
     std::function<std::string()> m_module_name;
     std::optional<uint64_t> m_do_one_initcall;
     uint64_t m_text_begin = 0, m_text_end = 0;  // the kernel's own image (_text to _end), at run time

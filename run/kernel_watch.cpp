@@ -1,26 +1,24 @@
 #include "run/kernel_watch.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace bootsim {
 
 namespace {
-// System V AMD64 argument registers, as indices into CpuState::gpr.
-constexpr int rdi = 7, rsi = 6, rdx = 2, rcx = 1, r8 = 8, r9 = 9;
 // A module's text is far below this (256 MiB); a larger count is not a
 // range worth dropping translations for.
 constexpr uint64_t max_executable_pages = 65536;
-constexpr int rsp = 4;
 
 // The delay functions the panic loop spins in (panic() ends in
 // `for (;;) mdelay(PANIC_TIMER_STEP)`, kernel/panic.c).
 constexpr const char* delay_functions[] = {"__const_udelay", "__udelay", "__ndelay", "__delay"};
 }  // namespace
 
-KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset)
-    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset),
-      m_initcalls(machine, symbols, virtual_offset, [this] { return m_loading_module; }),
-      m_storage(machine, symbols, virtual_offset)
+KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset, KernelAbi abi)
+    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset), m_abi(abi),
+      m_initcalls(machine, symbols, virtual_offset, abi, [this] { return m_loading_module; }),
+      m_storage(machine, symbols, virtual_offset, abi)
 {
     m_start_kernel = runtime("start_kernel");
     m_populate = runtime("do_populate_rootfs");
@@ -30,8 +28,8 @@ KernelWatch::KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t
     m_text_poke = runtime("__text_poke");
     m_text_poke_early = runtime("text_poke_early");
     m_init_module = runtime("do_init_module");
-    m_mount = runtime("__x64_sys_mount");
-    m_chroot = runtime("__x64_sys_chroot");
+    m_mount = runtime(m_abi.syscall_symbol("mount"));
+    m_chroot = runtime(m_abi.syscall_symbol("chroot"));
 }
 
 std::optional<uint64_t> KernelWatch::runtime(std::string_view name) const
@@ -55,9 +53,9 @@ void KernelWatch::arm()
         m_machine.watch(*m_panic, [this] { return on_panic(); });
     // __text_poke(func, addr, src, len); text_poke_early(addr, opcode, len)
     if (m_text_poke)
-        m_machine.watch(*m_text_poke, [this] { return on_text_poke(rsi, rcx); });
+        m_machine.watch(*m_text_poke, [this] { return on_text_poke(1, 3); });
     if (m_text_poke_early)
-        m_machine.watch(*m_text_poke_early, [this] { return on_text_poke(rdi, rdx); });
+        m_machine.watch(*m_text_poke_early, [this] { return on_text_poke(0, 2); });
     if (m_init_module)
         m_machine.watch(*m_init_module, [this] { return on_init_module(); });
     if (m_mount)
@@ -79,10 +77,12 @@ std::string KernelWatch::read_string(uint64_t address, size_t max) const
 
 bool KernelWatch::on_init_module()
 {
-    // do_init_module(struct module *mod): the name follows `state` and the
-    // `list` head (include/linux/module.h: offset 24 on x86-64).
-    constexpr uint64_t module_name_offset = 24, module_name_length = 56;
-    uint64_t module = m_machine.cpu().state().gpr[rdi];
+    // do_init_module(struct module *mod): the name follows `state` (an int)
+    // and the `list` head, two pointers aligned to one (include/linux/module.h:
+    // offset 24 on x86-64, 12 on x86-32); MODULE_NAME_LEN is 64 - sizeof(long).
+    const uint64_t word = m_abi.word_size();
+    const uint64_t module_name_offset = std::max<uint64_t>(4, word) + 2 * word, module_name_length = 64 - word;
+    uint64_t module = m_abi.argument(m_machine.cpu(), 0);
     std::string name = read_string(module + module_name_offset, module_name_length);
     m_loading_module = name;
     m_machine.emit({.kind = EventKind::BootStep,
@@ -96,14 +96,11 @@ bool KernelWatch::on_init_module()
 
 bool KernelWatch::on_mount()
 {
-    // __x64_sys_mount(const struct pt_regs *regs): the user's arguments are
-    // in the saved registers (di = source, si = target, dx = type).
-    constexpr uint64_t pt_regs_dx = 96, pt_regs_si = 104, pt_regs_di = 112;
-    uint64_t regs = m_machine.cpu().state().gpr[rdi];
+    // mount(source, target, type, ...) through its pt_regs wrapper.
     uint64_t source = 0, target = 0, type = 0;
     auto& cpu = m_machine.cpu();
-    if (!cpu.read_virtual(regs + pt_regs_di, &source, 8) || !cpu.read_virtual(regs + pt_regs_si, &target, 8) ||
-        !cpu.read_virtual(regs + pt_regs_dx, &type, 8))
+    if (!m_abi.syscall_argument(cpu, 0, source) || !m_abi.syscall_argument(cpu, 1, target) ||
+        !m_abi.syscall_argument(cpu, 2, type))
         return false;
     std::string source_name = source ? read_string(source, 256) : "";
     std::string type_name = type ? read_string(type, 64) : "";
@@ -131,14 +128,14 @@ bool KernelWatch::at_return(std::function<void()> handler)
 {
     // The return address, for this very frame: the same address serves
     // every other caller (and every async job a kworker runs).
-    CpuState s = m_machine.cpu().state();
+    const Cpu& cpu = m_machine.cpu();
     uint64_t return_address = 0;
-    if (!m_machine.cpu().read_virtual(s.gpr[rsp], &return_address, 8))
+    if (!m_abi.return_address(cpu, return_address))
         return false;
-    uint64_t frame = s.gpr[rsp] + 8;
+    uint64_t frame = m_abi.frame_after_return(cpu);
     m_machine.post([this, return_address, frame, handler = std::move(handler)] {
         m_machine.watch(return_address, [this, return_address, frame, handler] {
-            if (m_machine.cpu().state().gpr[rsp] != frame)
+            if (m_abi.stack_pointer(m_machine.cpu()) != frame)
                 return false;
             handler();
             m_machine.post([this, return_address] { m_machine.unwatch(return_address); });
@@ -170,8 +167,7 @@ bool KernelWatch::on_made_executable()
     // finds translations through an instruction fetch of the address, which
     // a still non-executable page refuses. (Code written through text_poke
     // is covered by its own watch.)
-    CpuState s = m_machine.cpu().state();
-    uint64_t address = s.gpr[rdi], pages = s.gpr[rsi];
+    uint64_t address = m_abi.argument(m_machine.cpu(), 0), pages = m_abi.argument(m_machine.cpu(), 1);
     if (pages == 0 || pages > max_executable_pages)
         return false;
     return at_return([this, address, pages] {
@@ -184,9 +180,12 @@ bool KernelWatch::on_panic()
     if (m_panicking)
         return false;
     m_panicking = true;
-    CpuState s = m_machine.cpu().state();
-    const uint64_t args[] = {s.gpr[rsi], s.gpr[rdx], s.gpr[rcx], s.gpr[r8], s.gpr[r9]};
-    m_panic_message = format_message(s.gpr[rdi], args, 5);
+    // panic(fmt, ...): variadic.
+    const Cpu& cpu = m_machine.cpu();
+    uint64_t args[5];
+    for (unsigned i = 0; i < 5; i++)
+        args[i] = m_abi.variadic_argument(cpu, i + 1);
+    m_panic_message = format_message(m_abi.variadic_argument(cpu, 0), args, 5);
     // Let panic() print its messages, then end at its first delay.
     m_machine.post([this] {
         for (const char* name : delay_functions) {
@@ -201,9 +200,10 @@ bool KernelWatch::on_panic()
     return true;
 }
 
-bool KernelWatch::on_text_poke(uint64_t address_reg, uint64_t length_reg)
+bool KernelWatch::on_text_poke(unsigned address_arg, unsigned length_arg)
 {
-    uint64_t address = m_machine.cpu().gpr(address_reg), length = m_machine.cpu().gpr(length_reg);
+    uint64_t address = m_abi.argument(m_machine.cpu(), address_arg);
+    uint64_t length = m_abi.argument(m_machine.cpu(), length_arg);
     if (length == 0 || length > 0x100000)
         return false;
     // Dropped before the write: nothing executes the patched bytes while the

@@ -33,13 +33,14 @@
 #include "core/machine.h"
 #include "loader/kernel_symbols.h"
 #include "run/initcall_watch.h"
+#include "run/kernel_abi.h"
 #include "run/storage_watch.h"
 
 namespace bootsim {
 
 class KernelWatch final {
 public:
-    KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset);
+    KernelWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset, KernelAbi abi);
 
     // Arms the watches. Call from the CPU thread, outside hooks (posted work).
     void arm();
@@ -63,7 +64,8 @@ private:
     // returns to its caller (this frame only); returns the watch's verdict.
     bool at_return(std::function<void()> handler);
     bool on_panic();
-    bool on_text_poke(uint64_t address_reg_index, uint64_t length_reg_index);
+    // The patched range is arguments `address_arg` and `length_arg`.
+    bool on_text_poke(unsigned address_arg, unsigned length_arg);
     bool on_init_module();
     bool on_mount();
     bool on_chroot();
@@ -72,6 +74,7 @@ private:
     Machine& m_machine;
     const KernelSymbols& m_symbols;
     int64_t m_virtual_offset;
+    KernelAbi m_abi;
     std::optional<uint64_t> m_start_kernel, m_populate, m_panic, m_text_poke, m_text_poke_early;
     std::optional<uint64_t> m_init_module, m_mount, m_chroot, m_set_memory_rox, m_set_memory_x;
     bool m_device_mounted = false;

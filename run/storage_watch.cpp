@@ -8,11 +8,6 @@
 namespace bootsim {
 
 namespace {
-// System V AMD64 argument registers, as indices into CpuState::gpr.
-constexpr int rdi = 7, rsi = 6;
-// __x64_sys_ioctl(const struct pt_regs *regs): the user's fd, command and
-// argument are the saved di, si and dx.
-constexpr uint64_t pt_regs_dx = 96, pt_regs_si = 104;
 // struct gendisk starts with int major, first_minor, minors and then
 // char disk_name[32] (include/linux/blkdev.h, 6.1 to 7.x).
 constexpr uint64_t gendisk_name_offset = 12, disk_name_length = 32;
@@ -22,8 +17,8 @@ constexpr size_t max_dm_ioctl_bytes = 16384;
 
 }  // namespace
 
-StorageWatch::StorageWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset)
-    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset)
+StorageWatch::StorageWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset, KernelAbi abi)
+    : m_machine(machine), m_symbols(symbols), m_virtual_offset(virtual_offset), m_abi(abi)
 {
 }
 
@@ -38,7 +33,7 @@ void StorageWatch::arm()
         m_machine.watch(*f, [this] { return on_add_disk(); });
     if (auto f = runtime("set_capacity_and_notify"))
         m_machine.watch(*f, [this] { return on_capacity(); });
-    if (auto f = runtime("__x64_sys_ioctl"))
+    if (auto f = runtime(m_abi.syscall_symbol("ioctl")))
         m_machine.watch(*f, [this] { return on_ioctl(); });
     if (auto f = runtime("hibernate"))
         m_machine.watch(*f, [this] {
@@ -78,7 +73,8 @@ std::string StorageWatch::disk_name(uint64_t gendisk) const
 
 bool StorageWatch::on_add_disk()
 {
-    std::string name = disk_name(m_machine.cpu().gpr(rsi));
+    // device_add_disk(parent, disk, groups)
+    std::string name = disk_name(m_abi.argument(m_machine.cpu(), 1));
     if (!name.empty())
         step(BootStepKind::BlockDevice, "block device " + name + " added");
     return false;
@@ -86,8 +82,11 @@ bool StorageWatch::on_add_disk()
 
 bool StorageWatch::on_capacity()
 {
-    std::string name = disk_name(m_machine.cpu().gpr(rdi));
-    uint64_t sectors = m_machine.cpu().gpr(rsi);
+    // set_capacity_and_notify(disk, size): a 32-bit kernel passes the
+    // 64-bit size in EDX (low half) and ECX.
+    std::string name = disk_name(m_abi.argument(m_machine.cpu(), 0));
+    uint64_t sectors = m_abi.wide() ? m_abi.argument(m_machine.cpu(), 1)
+                                    : m_abi.argument(m_machine.cpu(), 1) | m_abi.argument(m_machine.cpu(), 2) << 32;
     if (name.empty() || sectors == 0 || m_sizes[name] == sectors)
         return false;
     m_sizes[name] = sectors;
@@ -105,9 +104,10 @@ bool StorageWatch::on_capacity()
 bool StorageWatch::on_ioctl()
 {
     auto& cpu = m_machine.cpu();
-    uint64_t regs = cpu.gpr(rdi), command = 0, argument = 0;
-    if (!cpu.read_virtual(regs + pt_regs_si, &command, 8) || !DmIoctlDecoder::is_dm(command) ||
-        !cpu.read_virtual(regs + pt_regs_dx, &argument, 8))
+    // ioctl(fd, command, argument) through its pt_regs wrapper.
+    uint64_t command = 0, argument = 0;
+    if (!m_abi.syscall_argument(cpu, 1, command) || !DmIoctlDecoder::is_dm(command) ||
+        !m_abi.syscall_argument(cpu, 2, argument))
         return false;
     dm_ioctl header;
     if (!cpu.read_virtual(argument, &header, sizeof header))

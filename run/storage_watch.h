@@ -27,13 +27,14 @@
 
 #include "core/machine.h"
 #include "loader/kernel_symbols.h"
+#include "run/kernel_abi.h"
 #include "run/dm_ioctl_decoder.h"
 
 namespace bootsim {
 
 class StorageWatch final {
 public:
-    StorageWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset);
+    StorageWatch(Machine& machine, const KernelSymbols& symbols, int64_t virtual_offset, KernelAbi abi);
 
     // Arms the watches. CPU thread, outside hooks.
     void arm();
@@ -50,6 +51,7 @@ private:
     Machine& m_machine;
     const KernelSymbols& m_symbols;
     int64_t m_virtual_offset;
+    KernelAbi m_abi;
     std::map<std::string, uint64_t> m_sizes;  // the last size seen per disk
     DmIoctlDecoder m_dm;
 };

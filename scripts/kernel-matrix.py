@@ -49,12 +49,25 @@ def read_list():
     return kernels
 
 
+def own_busybox_initrd(kdir):
+    return os.path.join(kdir, "initrd-busybox.cpio.gz")
+
+
 def prepare(suite, flavour, two_stage):
     """Fetches the kernel and builds its module initrd; None or why not."""
     r = subprocess.run([os.path.join(IMAGES, "fetch-kernels.sh"), suite, flavour],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         return "skipped: " + (r.stdout.strip().splitlines() or ["fetch failed"])[-1]
+    kdir = os.path.join(OUT, suite, flavour)
+    if os.path.exists(os.path.join(kdir, "busybox")):
+        # A foreign-architecture (32-bit) kernel: its own busybox, no root disk of its kind.
+        if two_stage:
+            return "skipped: a 32-bit kernel (the two-stage boot's root disk is 64-bit; try --busybox)"
+        r = subprocess.run([os.path.join(IMAGES, "build-initrd.sh"), os.path.join(kdir, "busybox"),
+                            own_busybox_initrd(kdir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            return "busybox initrd failed: " + (r.stdout.strip().splitlines() or ["?"])[-1]
     if two_stage:
         r = subprocess.run([os.path.join(IMAGES, "build-module-initrd.sh"), suite, flavour],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -70,8 +83,11 @@ def boot(suite, flavour, args):
     log = os.path.join(args.out, name + ".log")
     cmd = [os.path.join(TOP, "build", "bootsim"), "--kernel", os.path.join(kdir, "vmlinuz"), "--headless",
            "--timeout", str(args.timeout), "--report", report]
+    if args.entry:
+        cmd += ["--entry", args.entry]
     if args.busybox:
-        cmd += ["--initrd", os.path.join(OUT, "initrd-busybox.cpio.gz")]
+        own = own_busybox_initrd(kdir)
+        cmd += ["--initrd", own if os.path.exists(own) else os.path.join(OUT, "initrd-busybox.cpio.gz")]
         marker = "BOOTSIM-INIT-OK"
     else:
         cmd += ["--initrd", os.path.join(kdir, "initrd-modules.cpio.gz"),
@@ -114,6 +130,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", default="", help="comma-separated SUITE/FLAVOUR list")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--entry", choices=["real", "32", "64"], help="the boot protocol entry (bootsim's default if not given)")
     parser.add_argument("--out", default=os.path.join(OUT, "matrix"))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -38,9 +38,9 @@ TEST_P(Entries, The32BitEntryBootsToInitWithTheSameMemoryMap)
 {
     std::string args = boot_args(GetParam()) + " --timeout 300 --expect BOOTSIM-INIT-OK";
     auto through64 = run_bootsim(args + " --entry 64");
-    ASSERT_EQ(through64.exit_code, bootsim::exit_success) << through64.output;
+    ASSERT_EQ(through64.exit_code, bootsim::exit_success) << bootsim::test::output_tail(through64.output);
     auto through32 = run_bootsim(args + " --entry 32");
-    ASSERT_EQ(through32.exit_code, bootsim::exit_success) << through32.output;
+    ASSERT_EQ(through32.exit_code, bootsim::exit_success) << bootsim::test::output_tail(through32.output);
 
     EXPECT_NE(through32.output.find("32-bit entry at 0x"), std::string::npos) << through32.output;
     EXPECT_NE(through64.output.find("64-bit entry at 0x"), std::string::npos) << through64.output;
@@ -61,9 +61,9 @@ TEST_P(Entries, TheRealModeEntryRunsTheSetupCodeOnTheBiosAndBootsToInit)
     std::string report_path = temp_report("real-entry");
     std::string args = boot_args(GetParam()) + " --timeout 300 --expect BOOTSIM-INIT-OK";
     auto real = run_bootsim(args + " --entry real --report " + report_path);
-    ASSERT_EQ(real.exit_code, bootsim::exit_success) << real.output;
+    ASSERT_EQ(real.exit_code, bootsim::exit_success) << bootsim::test::output_tail(real.output);
     auto through64 = run_bootsim(args + " --entry 64");
-    ASSERT_EQ(through64.exit_code, bootsim::exit_success) << through64.output;
+    ASSERT_EQ(through64.exit_code, bootsim::exit_success) << bootsim::test::output_tail(through64.output);
 
     for (const char* step : {"real-mode entry at 1020:0000", "phase setup", "BIOS int 15h AX=E820h: memory map",
                              "the CPU switched to protected mode", "the setup code's jump to code32_start",
@@ -95,5 +95,66 @@ TEST_P(Entries, TheRealModeEntryRunsTheSetupCodeOnTheBiosAndBootsToInit)
 INSTANTIATE_TEST_SUITE_P(Kernels, Entries,
                          ::testing::Values("bookworm/generic", "trixie/generic", "trixie-backports/cloud"),
                          bootsim::test::kernel_param_name);
+
+}  // namespace
+
+namespace {
+
+// Debian 12's 32-bit kernel (linux-image-686-pae, images/kernels.txt's
+// "i386" line) with a busybox-static:i386 initrd: a kernel without a 64-bit
+// entry, booted through the two it has.
+std::string args_32bit_kernel()
+{
+    return "--kernel " + bootsim::test::image("bookworm/686-pae/vmlinuz") + " --initrd " +
+           bootsim::test::image("bookworm/686-pae/initrd-busybox.cpio.gz") + " --headless";
+}
+
+TEST(ThirtyTwoBitKernel, IsRefusedTheSixtyFourBitEntryWithItsReason)
+{
+    auto run = run_bootsim(args_32bit_kernel() + " --entry 64 --timeout 60");
+    EXPECT_EQ(run.exit_code, bootsim::exit_bad_input) << run.output;
+    for (const char* part : {"686-pae/vmlinuz", "a 32-bit kernel has no 64-bit entry", "XLF_KERNEL_64",
+                             "--entry real or --entry 32"})
+        EXPECT_NE(run.output.find(part), std::string::npos) << part << " in: " << run.output;
+    EXPECT_EQ(run.output.find("phase decompress"), std::string::npos) << "nothing runs: " << run.output;
+}
+
+TEST(ThirtyTwoBitKernel, BootsToInitThroughTheRealModeAnd32BitEntriesWithTheSameMemoryMap)
+{
+    std::string report_path = temp_report("entry-32bit-kernel");
+    std::string args = args_32bit_kernel() + " --timeout 300 --expect BOOTSIM-INIT-OK";
+    auto through32 = run_bootsim(args + " --entry 32");
+    ASSERT_EQ(through32.exit_code, bootsim::exit_success) << bootsim::test::output_tail(through32.output);
+    auto real = run_bootsim(args + " --entry real --report " + report_path);
+    ASSERT_EQ(real.exit_code, bootsim::exit_success) << bootsim::test::output_tail(real.output);
+
+    // The host read the 32-bit kernel too: an ELF32 vmlinux, its one
+    // relocation list and its kallsyms; the kernel never enters long mode.
+    for (const auto* run : {&through32, &real}) {
+        for (const char* step : {"phase decompress", "handoff verified", "kernel symbols from kallsyms",
+                                 "start_kernel runs", "phase initramfs", "phase init", "BOOTSIM-INIT-OK"})
+            EXPECT_NE(run->output.find(step), std::string::npos) << step << " in: " << run->output;
+        EXPECT_EQ(run->output.find("the CPU entered long mode"), std::string::npos) << run->output;
+        // The first user-mode block is below the kernel's own split (PAGE_OFFSET 0xc0000000 in Debian's build).
+        std::smatch init;
+        static const std::regex init_line(R"(phase init +at rip 0x([0-9a-f]+))");
+        ASSERT_TRUE(std::regex_search(run->output, init, init_line)) << run->output;
+        EXPECT_LT(std::stoull(init[1].str(), nullptr, 16), 0xc0000000ull) << init[0].str();
+    }
+    for (const char* step : {"phase setup", "BIOS int 15h AX=E820h: memory map", "the CPU switched to protected mode",
+                             "the setup code's jump to code32_start"})
+        EXPECT_NE(real.output.find(step), std::string::npos) << step << " in: " << real.output;
+
+    auto map32 = e820_lines(through32.output), map_real = e820_lines(real.output);
+    ASSERT_GE(map32.size(), 3u) << through32.output;
+    EXPECT_EQ(map_real, map32);
+
+    auto report = read_report(report_path);
+    ASSERT_FALSE(report.is_null());
+    std::vector<std::string> modes;
+    for (const auto& m : report["cpu_modes"])
+        modes.push_back(m.value("mode", "") + "@" + m.value("phase", ""));
+    EXPECT_EQ(modes, (std::vector<std::string> {"protected@setup"})) << report["cpu_modes"].dump();
+}
 
 }  // namespace

@@ -48,4 +48,14 @@ inline std::string error_lines(const std::string& output)
     return out;
 }
 
+// The end of a run's output, for a failure message: CI logs cut long ones
+// in the middle, and a boot's reason to end (a panic and the console lines
+// before it) is at the end.
+inline std::string output_tail(const std::string& output, size_t bytes = 6000)
+{
+    if (output.size() <= bytes)
+        return output;
+    return "[... " + std::to_string(output.size() - bytes) + " bytes before ...]\n" + output.substr(output.size() - bytes);
+}
+
 }  // namespace bootsim::test

@@ -458,6 +458,26 @@ TEST(BootPlan, TheThirtyTwoBitEntryStartsAtTheLoadAddressWithPagingOff)
     EXPECT_EQ(zero_page(*plan).hdr.code32_start, plan->load_address);
 }
 
+TEST(BootPlan, A32BitKernelIsRefusedTheSixtyFourBitEntryAndTakesTheOthers)
+{
+    FakeKernel k;
+    k.xloadflags = 0;  // XLF_KERNEL_64 clear
+    BzImage bz = fake_kernel(k);
+    BootConfig c = config();
+    c.entry = EntryMode::Long64;
+    auto refused = make_boot_plan(bz, nullptr, c);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind, ErrorKind::Unsupported);
+    for (const char* part : {"images/vmlinuz", "32-bit kernel", "XLF_KERNEL_64", "--entry real", "--entry 32"})
+        EXPECT_NE(refused.error().message.find(part), std::string::npos) << part << " in " << refused.error().message;
+    for (EntryMode mode : {EntryMode::Protected32, EntryMode::Real16}) {
+        c.entry = mode;
+        auto plan = make_boot_plan(bz, nullptr, c);
+        ASSERT_TRUE(plan.ok()) << plan.error().message;
+        EXPECT_EQ(plan->entry.mode, mode);
+    }
+}
+
 TEST(BootPlan, TheRealModeEntryLoadsTheSetupSectorsWithTheHeaderFilledIn)
 {
     BzImage bz = fake_kernel();

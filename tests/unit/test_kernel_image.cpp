@@ -68,7 +68,7 @@ void put_phdr(Bytes& e, size_t at, uint64_t offset, uint64_t paddr, uint64_t fil
     put32(e, at + p_type, 1);                   // p_type = PT_LOAD
     put32(e, at + 4, 5);                        // p_flags = R|X
     put64(e, at + p_offset, offset);            // p_offset
-    put64(e, at + 16, paddr - phys_start + kernel_map);  // p_vaddr
+    put64(e, at + 16, paddr + kernel_map);      // p_vaddr: linked at __START_KERNEL_map + p_paddr
     put64(e, at + p_paddr, paddr);              // p_paddr
     put64(e, at + p_filesz, filesz);            // p_filesz
     put64(e, at + p_memsz, memsz);              // p_memsz
@@ -151,6 +151,47 @@ Bytes compress(Compression format, const Bytes& in)
     }
     size_append(out, in.size());
     return out;
+}
+
+// A 32-bit kernel's vmlinux (ELF32, EM_386), one PT_LOAD segment linked at
+// PAGE_OFFSET + p_paddr, and relocs.c's table for it: 0, then the 32-bit
+// sites (kernel virtual addresses) and nothing else.
+constexpr uint64_t page_offset = 0xc0000000;
+constexpr uint64_t elf32_code = 0x100, elf32_size = 0x1000;
+constexpr uint32_t site32_lo = 0x10, site32_hi = 0xf00;
+
+Bytes fake_vmlinux32()
+{
+    Bytes e(elf32_code + elf32_size, 0);
+    e[0] = 0x7f, e[1] = 'E', e[2] = 'L', e[3] = 'F';
+    e[4] = 1;                                   // EI_CLASS = ELFCLASS32
+    e[5] = 1;                                   // EI_DATA = ELFDATA2LSB
+    e[6] = 1;
+    put16(e, 16, 2);                            // e_type = ET_EXEC
+    put16(e, 18, 3);                            // e_machine = EM_386
+    put32(e, 20, 1);
+    put32(e, 24, uint32_t(phys_start));         // e_entry: startup_32, physical
+    put32(e, 28, 0x34);                         // e_phoff
+    put32(e, 32, 0);                            // e_shoff: stripped
+    put16(e, 40, 0x34);                         // e_ehsize
+    put16(e, 42, 32);                           // e_phentsize
+    put16(e, 44, 1);                            // e_phnum
+    put16(e, 46, 40);                           // e_shentsize
+    const size_t ph = 0x34;
+    put32(e, ph + 0, 1);                        // PT_LOAD
+    put32(e, ph + 4, uint32_t(elf32_code));     // p_offset
+    put32(e, ph + 8, uint32_t(page_offset + phys_start));  // p_vaddr
+    put32(e, ph + 12, uint32_t(phys_start));    // p_paddr
+    put32(e, ph + 16, uint32_t(elf32_size));    // p_filesz
+    put32(e, ph + 20, uint32_t(elf32_size));    // p_memsz
+    for (uint64_t i = 0; i < elf32_size; i++)
+        e[elf32_code + i] = uint8_t(i * 5 + 1);
+    put32(e, elf32_code + site32_lo, uint32_t(page_offset + phys_start + 0x800));
+    put32(e, elf32_code + site32_hi, uint32_t(page_offset + phys_start + 0x40));
+    append32(e, 0);
+    append32(e, uint32_t(page_offset + phys_start + site32_lo));
+    append32(e, uint32_t(page_offset + phys_start + site32_hi));
+    return e;
 }
 
 KernelImage laid_out()
@@ -325,6 +366,40 @@ TEST(LayOutKernel, PlacesSegmentsByPhysicalAddress)
     EXPECT_TRUE(std::all_of(k.image.begin() + a_size, k.image.begin() + b_image, [](uint8_t b) { return b == 0; }));
     EXPECT_EQ(get64(k.image, site64_a), value64_a);
     EXPECT_EQ(get32(k.image, site32_b), value32_b);
+}
+
+TEST(LayOutKernel, A32BitKernelIsElf32WithOneRelocationList)
+{
+    auto k = lay_out_kernel(fake_vmlinux32());
+    ASSERT_TRUE(k.ok()) << k.error().message;
+    EXPECT_FALSE(k->wide);
+    EXPECT_EQ(k->kernel_map, page_offset);
+    EXPECT_EQ(k->link_address(), page_offset + phys_start);
+    EXPECT_EQ(k->load_physical_addr, phys_start);
+    EXPECT_EQ(k->entry_offset, 0u);
+    EXPECT_EQ(k->min_kernel_align, 0x2000u);  // PAGE_SHIFT + THREAD_SIZE_ORDER
+    EXPECT_EQ(k->relocs32, (std::vector<uint32_t>{site32_hi, site32_lo}));
+    EXPECT_TRUE(k->relocs32_inverse.empty());
+    EXPECT_TRUE(k->relocs64.empty());
+
+    // The decompressor adds the physical offset (no separate virtual one on
+    // x86-32); the handoff check reads it back from the 32-bit sites.
+    const uint64_t output = phys_start + 0x6000;
+    Bytes ram(0x2000000, 0xcc);
+    Bytes r = relocate(*k, 0x6000);
+    EXPECT_EQ(get32(r, site32_lo), uint32_t(page_offset + phys_start + 0x6800));
+    std::memcpy(ram.data() + output, r.data(), elf32_size);
+    HandoffCheck h = check_handoff(*k, ram, output);
+    EXPECT_TRUE(h.matched) << h.summary;
+    EXPECT_EQ(h.virtual_offset, 0x6000);
+
+    // A 64-bit kernel's three lists are not a 32-bit one's: the bytes
+    // between the ELF and its single list are refused.
+    Bytes extra = fake_vmlinux32();
+    extra.insert(extra.end() - 12, {1, 2, 3, 4});
+    auto bad = lay_out_kernel(extra);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().kind, ErrorKind::BadFormat);
 }
 
 TEST(LayOutKernel, ReadsTheThreeRelocationListsFromTheEnd)
