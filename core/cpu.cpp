@@ -738,18 +738,10 @@ void Cpu::track_self_modifying_code()
 
 bool Cpu::read_virtual(uint64_t address, void* out, size_t length) const
 {
-    PagingMode mode = paging_mode();
     auto* bytes = static_cast<uint8_t*>(out);
-    while (length > 0) {
-        size_t chunk = std::min<size_t>(length, 0x1000 - (address & 0xfff));
-        auto pa = translate(m_memory, mode, address);
-        if (!pa || !m_memory.read(*pa, bytes, chunk))
-            return false;
-        bytes += chunk;
-        address += chunk;
-        length -= chunk;
-    }
-    return true;
+    return for_each_page_piece(address, length, [&](uint64_t pa, size_t offset, size_t chunk) {
+        return m_memory.read(pa, bytes + offset, chunk);
+    });
 }
 
 std::optional<uint64_t> Cpu::physical_address(uint64_t address) const

@@ -4,6 +4,7 @@
 // Unicorn 2.1.1's system-emulation gaps (../shared/NOTES.md) lives here,
 // checked by a self-test when the CPU is created.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -263,6 +264,24 @@ private:
     void forget_user_code_on_exec(uint64_t number, uint64_t execve, uint64_t execveat);
     // Writes guest virtual memory through the current page tables.
     bool write_virtual(uint64_t address, const void* data, size_t length);
+    // Splits [address, address + length) of guest virtual memory at page
+    // boundaries and calls access(physical, offset, chunk) for each piece,
+    // offset counting from `address`. False at the first page that is not
+    // mapped or piece that access() refuses.
+    template <class Access>
+    bool for_each_page_piece(uint64_t address, size_t length, Access access) const
+    {
+        PagingMode mode = paging_mode();
+        for (size_t done = 0; done < length;) {
+            uint64_t at = address + done;
+            size_t chunk = std::min<size_t>(length - done, 0x1000 - (at & 0xfff));
+            auto pa = translate(m_memory, mode, at);
+            if (!pa || !access(*pa, done, chunk))
+                return false;
+            done += chunk;
+        }
+        return true;
+    }
     void repair_after_exit();
     // Unicorn's uc_ctl_remove_cache a page at a time over [address, end)
     // (it translates only the start of a range, and pages contiguous in

@@ -112,13 +112,6 @@ bool Cpu::deliver(uint8_t vector, bool has_error_code, uint32_t error_code, uint
 // the stack aligned to 16 bytes, IST stacks.
 bool Cpu::deliver_long(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_rip)
 {
-    PagingMode mode = paging_mode();
-    // Stack slots are 8-byte aligned: a write never crosses a page.
-    auto virt_write64 = [&](uint64_t va, uint64_t value) {
-        auto pa = translate(m_memory, mode, va);
-        return pa && m_memory.write_value(*pa, value);
-    };
-
     SegmentState idtr = read_mmr(m_uc, UC_X86_REG_IDTR);
     if (uint32_t(vector) * 16 + 15 > idtr.limit)
         return false;
@@ -162,10 +155,8 @@ bool Cpu::deliver_long(uint8_t vector, bool has_error_code, uint32_t error_code,
     frame[n++] = rsp;
     frame[n++] = ss;
     uint64_t sp = new_rsp - 8 * uint64_t(n);
-    for (int i = 0; i < n; ++i) {
-        if (!virt_write64(sp + 8 * uint64_t(i), frame[i]))
-            return false;
-    }
+    if (!write_virtual(sp, frame, 8 * size_t(n)))
+        return false;
 
     if (new_cpl != cpl) {
         // Entering the kernel from user mode: Unicorn cannot change the
@@ -345,18 +336,10 @@ void Cpu::enter_kernel_mode(const SegmentState& cs, const SegmentState& ss)
 
 bool Cpu::write_virtual(uint64_t address, const void* data, size_t length)
 {
-    PagingMode mode = paging_mode();
     auto* bytes = static_cast<const uint8_t*>(data);
-    while (length > 0) {
-        size_t chunk = std::min<size_t>(length, 0x1000 - (address & 0xfff));
-        auto pa = translate(m_memory, mode, address);
-        if (!pa || !m_memory.write(*pa, bytes, chunk))
-            return false;
-        bytes += chunk;
-        address += chunk;
-        length -= chunk;
-    }
-    return true;
+    return for_each_page_piece(address, length, [&](uint64_t pa, size_t offset, size_t chunk) {
+        return m_memory.write(pa, bytes + offset, chunk);
+    });
 }
 
 }  // namespace bootsim

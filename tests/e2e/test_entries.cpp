@@ -32,6 +32,15 @@ std::vector<std::string> e820_lines(const std::string& console)
     return lines;
 }
 
+// The report's switches of CPU mode, "mode@phase" each, in order.
+std::vector<std::string> cpu_modes(const nlohmann::json& report)
+{
+    std::vector<std::string> modes;
+    for (const auto& m : report["cpu_modes"])
+        modes.push_back(m.value("mode", "") + "@" + m.value("phase", ""));
+    return modes;
+}
+
 class Entries : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Entries, The32BitEntryBootsToInitWithTheSameMemoryMap)
@@ -78,9 +87,7 @@ TEST_P(Entries, TheRealModeEntryRunsTheSetupCodeOnTheBiosAndBootsToInit)
 
     auto report = read_report(report_path);
     ASSERT_FALSE(report.is_null());
-    std::vector<std::string> modes;
-    for (const auto& m : report["cpu_modes"])
-        modes.push_back(m.value("mode", "") + "@" + m.value("phase", ""));
+    std::vector<std::string> modes = cpu_modes(report);
     EXPECT_EQ(modes, (std::vector<std::string> {"protected@setup", "long@decompress"})) << report["cpu_modes"].dump();
     bool e820_called = false;
     for (const auto& call : report["firmware_calls"])
@@ -151,9 +158,7 @@ TEST(ThirtyTwoBitKernel, BootsToInitThroughTheRealModeAnd32BitEntriesWithTheSame
 
     auto report = read_report(report_path);
     ASSERT_FALSE(report.is_null());
-    std::vector<std::string> modes;
-    for (const auto& m : report["cpu_modes"])
-        modes.push_back(m.value("mode", "") + "@" + m.value("phase", ""));
+    std::vector<std::string> modes = cpu_modes(report);
     EXPECT_EQ(modes, (std::vector<std::string> {"protected@setup"})) << report["cpu_modes"].dump();
 }
 
