@@ -6,28 +6,33 @@ namespace bootsim {
 
 BlockCounter::BlockCounter() : m_near(size_t(1) << near_bits), m_entries(size_t(1) << slot_bits)
 {
-    csh handle = 0;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK)
-        m_capstone = handle;
+    const cs_mode modes[] = {CS_MODE_16, CS_MODE_32, CS_MODE_64};
+    for (size_t i = 0; i < 3; i++) {
+        csh handle = 0;
+        if (cs_open(CS_ARCH_X86, modes[i], &handle) == CS_ERR_OK)
+            m_capstone[i] = handle;
+    }
 }
 
 BlockCounter::~BlockCounter()
 {
-    if (m_capstone) {
-        csh handle = m_capstone;
-        cs_close(&handle);
+    for (size_t& h : m_capstone) {
+        if (h) {
+            csh handle = h;
+            cs_close(&handle);
+        }
     }
 }
 
-BlockCounter::Decoded BlockCounter::decode(uint64_t address, const uint8_t* bytes, uint32_t size)
+BlockCounter::Decoded BlockCounter::decode(uint64_t address, const uint8_t* bytes, uint32_t size, CodeSize mode)
 {
     Decoded out;
-    if (m_capstone) {
-        cs_insn* insn = cs_malloc(m_capstone);
+    if (csh capstone = m_capstone[size_t(mode)]) {
+        cs_insn* insn = cs_malloc(capstone);
         const uint8_t* code = bytes;
         size_t left = size;
         uint64_t at = address;
-        while (left > 0 && cs_disasm_iter(m_capstone, &code, &left, &at, insn)) {
+        while (left > 0 && cs_disasm_iter(capstone, &code, &left, &at, insn)) {
             ++out.instructions;
             if (insn->id == X86_INS_RDTSC || insn->id == X86_INS_RDTSCP)
                 out.tsc_reads.emplace_back(insn->address, uint8_t(insn->size));
@@ -58,13 +63,14 @@ void BlockCounter::drop(Entry& e)
     e = Entry{};
 }
 
-uint32_t BlockCounter::count(uint64_t address, const uint8_t* bytes, size_t size) const
+uint32_t BlockCounter::count(uint64_t address, const uint8_t* bytes, size_t size, CodeSize mode) const
 {
-    if (!m_capstone)
+    csh capstone = m_capstone[size_t(mode)];
+    if (!capstone)
         return 0;
-    cs_insn* insn = cs_malloc(m_capstone);
+    cs_insn* insn = cs_malloc(capstone);
     uint32_t n = 0;
-    while (size > 0 && cs_disasm_iter(m_capstone, &bytes, &size, &address, insn))
+    while (size > 0 && cs_disasm_iter(capstone, &bytes, &size, &address, insn))
         ++n;
     cs_free(insn, 1);
     return n + (size > 0 ? 1 : 0);

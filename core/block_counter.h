@@ -18,6 +18,11 @@
 
 namespace bootsim {
 
+// The code segment's operand size, which decides how bytes decode: 16
+// (real mode, the setup code), 32 (protected mode, a 32-bit kernel and
+// user space, startup_32) or 64 (long mode).
+enum class CodeSize : uint8_t { Bits16, Bits32, Bits64 };
+
 class BlockCounter final {
 public:
     BlockCounter();
@@ -47,10 +52,10 @@ public:
     }
     // Decodes the block's bytes (read by the caller at `address`) and
     // remembers its count.
-    Decoded decode(uint64_t address, const uint8_t* bytes, uint32_t size);
+    Decoded decode(uint64_t address, const uint8_t* bytes, uint32_t size, CodeSize mode = CodeSize::Bits64);
 
     // The instructions in `size` bytes of code at `address`, not remembered.
-    uint32_t count(uint64_t address, const uint8_t* bytes, size_t size) const;
+    uint32_t count(uint64_t address, const uint8_t* bytes, size_t size, CodeSize mode = CodeSize::Bits64) const;
 
     // Forgets the blocks that overlap [begin, end).
     void forget(uint64_t begin, uint64_t end);
@@ -75,7 +80,7 @@ private:
     std::vector<Entry> m_entries;
     // The slots filled from each virtual page, for forget().
     std::unordered_map<uint64_t, std::vector<uint32_t>> m_slots_by_page;
-    size_t m_capstone = 0;  // csh
+    size_t m_capstone[3] = {};  // csh per CodeSize
 };
 
 }  // namespace bootsim

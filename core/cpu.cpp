@@ -394,7 +394,7 @@ uint32_t Cpu::count_block(uint64_t address, uint32_t size)
     m_block_bytes.resize(size);
     if (size == 0 || !read_virtual(address, m_block_bytes.data(), size))
         return 1;
-    BlockCounter::Decoded d = m_counter.decode(address, m_block_bytes.data(), size);
+    BlockCounter::Decoded d = m_counter.decode(address, m_block_bytes.data(), size, code_size());
     if (m_emulate_tsc) {
         for (auto site : d.tsc_reads)
             if (!m_tsc_sites.count(site.first))
@@ -473,6 +473,25 @@ void Cpu::hook_mmio_write(void*, uint64_t offset, unsigned size, uint64_t value,
 void Cpu::hook_out(void*, uint32_t port, int size, uint32_t value, void* self_ptr)
 {
     static_cast<Cpu*>(self_ptr)->m_client.port_write(uint16_t(port), value, unsigned(size));
+}
+
+// The code segment's size, from its descriptor in the GDT (the CPU's hidden
+// copy is not readable through Unicorn's register API; a GDT rewritten
+// after CS was loaded can differ, which costs only a block's count).
+CodeSize Cpu::code_size() const
+{
+    if (real_mode())
+        return CodeSize::Bits16;
+    bool long_mode = long_mode_active();
+    uint16_t cs = uint16_t(read_reg(m_uc, UC_X86_REG_CS));
+    SegmentState gdtr = read_mmr(m_uc, UC_X86_REG_GDTR);
+    uint64_t descriptor = 0;
+    if ((cs & 4) || (cs | 7u) > gdtr.limit || !read_virtual(gdtr.base + (cs & ~7u), &descriptor, 8))
+        return long_mode ? CodeSize::Bits64 : CodeSize::Bits32;
+    constexpr uint64_t l_bit = 1ull << 53, d_bit = 1ull << 54;
+    if (long_mode && (descriptor & l_bit))
+        return CodeSize::Bits64;
+    return (descriptor & d_bit) ? CodeSize::Bits32 : CodeSize::Bits16;
 }
 
 bool Cpu::real_mode() const
@@ -719,7 +738,7 @@ void Cpu::hook_tsc(void*, uint64_t address, uint32_t, void* self_ptr)
             uint8_t rest[4096];
             size_t n = std::min<size_t>(end - after, sizeof rest);
             if (self->read_virtual(after, rest, n))
-                self->m_instructions -= std::min<uint64_t>(self->m_instructions, self->m_counter.count(after, rest, n));
+                self->m_instructions -= std::min<uint64_t>(self->m_instructions, self->m_counter.count(after, rest, n, self->code_size()));
         }
     }
     write_reg(self->m_uc, UC_X86_REG_RIP, address + length);

@@ -126,6 +126,8 @@ public:
     PagingMode paging_mode() const;
     // EFER.LMA: long mode is active (one register read; paging_mode() reads four).
     bool long_mode_active() const;
+    // How the code at RIP decodes: 16-, 32- or 64-bit.
+    CodeSize code_size() const;
     // CR0.PE clear: real mode (the setup code before its switch to protected mode).
     bool real_mode() const;
     uint64_t rip() const;

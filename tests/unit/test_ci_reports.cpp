@@ -170,6 +170,26 @@ TEST(BlockCounter, CountsInstructionsAndFindsTscReads)
     EXPECT_EQ(counter.lookup(0x1000, sizeof code), 0u);
 }
 
+TEST(BlockCounter, DecodesInTheCodeSegmentsSize)
+{
+    BlockCounter counter;
+    // 32-bit: inc eax; dec eax; ret (three). In 64-bit mode 40 and 48 are
+    // REX prefixes of the RET: one.
+    const uint8_t incdec[] = {0x40, 0x48, 0xc3};
+    EXPECT_EQ(counter.count(0x1000, incdec, sizeof incdec, CodeSize::Bits32), 3u);
+    EXPECT_EQ(counter.count(0x1000, incdec, sizeof incdec, CodeSize::Bits64), 1u);
+    // 16-bit: mov ax, 0x1234; ret; hlt (three). 32-bit: mov eax, 0xf4c31234 (one).
+    const uint8_t mov[] = {0xb8, 0x34, 0x12, 0xc3, 0xf4};
+    EXPECT_EQ(counter.count(0x1000, mov, sizeof mov, CodeSize::Bits16), 3u);
+    EXPECT_EQ(counter.count(0x1000, mov, sizeof mov, CodeSize::Bits32), 1u);
+    // A 32-bit block's RDTSC is found where 32-bit decoding puts it.
+    const uint8_t tsc[] = {0x40, 0x0f, 0x31, 0xc3};  // inc eax; rdtsc; ret
+    auto d = counter.decode(0x2000, tsc, sizeof tsc, CodeSize::Bits32);
+    EXPECT_EQ(d.instructions, 3u);
+    ASSERT_EQ(d.tsc_reads.size(), 1u);
+    EXPECT_EQ(d.tsc_reads[0].first, 0x2001u);
+}
+
 TEST(OutputFile, WritesWholeOrRefusesUpFront)
 {
     auto dir = std::filesystem::temp_directory_path() / ("bootsim-out-" + std::to_string(getpid()));
