@@ -448,7 +448,10 @@ void Cpu::on_block(uint64_t address, uint32_t size)
         // but RIP may still hold an older block's address: Unicorn resyncs it
         // from the block only while no code hook exists (cpu_tb_exec in
         // qemu/accel/tcg/cpu-exec.c), and watches are code hooks. Say it.
-        write_reg(m_uc, UC_X86_REG_RIP, address);
+        // Hooks see the linear address (CS base + RIP): in real mode, and
+        // between the setup code's switch to protected mode and its far
+        // jump, the base is not 0.
+        write_reg(m_uc, UC_X86_REG_RIP, address - code_base());
         uc_emu_stop(engine(m_uc));
     }
 }
@@ -741,7 +744,7 @@ void Cpu::hook_tsc(void*, uint64_t address, uint32_t, void* self_ptr)
                 self->m_instructions -= std::min<uint64_t>(self->m_instructions, self->m_counter.count(after, rest, n, self->code_size()));
         }
     }
-    write_reg(self->m_uc, UC_X86_REG_RIP, address + length);
+    write_reg(self->m_uc, UC_X86_REG_RIP, address + length - self->code_base());
 }
 
 void Cpu::track_self_modifying_code()
@@ -841,6 +844,21 @@ void Cpu::repair_after_exit()
 uint64_t Cpu::rip() const
 {
     return read_reg(m_uc, UC_X86_REG_RIP);
+}
+
+uint64_t Cpu::code_base() const
+{
+    // Long mode ignores the base; otherwise it is the hidden part of CS,
+    // which only the context blob holds (real mode's is not always
+    // selector * 16: not before the far jump after CR0.PE is set).
+    if (long_mode_active() || !m_context->save().ok())
+        return 0;
+    return m_context->segment(1).base;
+}
+
+uint64_t Cpu::pc() const
+{
+    return code_base() + rip();
 }
 
 uint64_t Cpu::gpr(int index) const

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/block_counter.h"
+#include "core/cpu_register.h"
 #include "core/cpu_state.h"
 #include "core/firmware.h"
 #include "core/guest_memory.h"
@@ -61,7 +62,14 @@ public:
     // answered (the registers in `call` go back to the CPU, which continues
     // after the INT); false delivers it through the interrupt vector table.
     virtual bool on_real_mode_interrupt(RealModeCall& call) { (void)call; return false; }
+    // A load or store touched a range watched with add_data_watch (a
+    // debugger's watchpoint): `address` is the guest-virtual address of the
+    // access. The CPU stops at the next block boundary if the client asks.
+    virtual void on_data_watch(uint64_t address, bool write) { (void)address, (void)write; }
 };
+
+// What a data watch (a debugger's watchpoint) catches.
+enum class DataWatchKind : uint8_t { Write, Read, Access };
 
 enum class CpuStop {
     Requested,    // on_block() or request_stop() asked for it
@@ -131,6 +139,9 @@ public:
     // CR0.PE clear: real mode (the setup code before its switch to protected mode).
     bool real_mode() const;
     uint64_t rip() const;
+    // The linear address of the next instruction (CS base + RIP): what
+    // hooks, watches and breakpoints see. RIP itself in long mode.
+    uint64_t pc() const;
     // One general register (CpuState::gpr order), without the rest of
     // state(): what a watch handler on a hot path reads.
     uint64_t gpr(int index) const;
@@ -216,6 +227,23 @@ public:
 
     // Reads guest virtual memory through the current page tables.
     bool read_virtual(uint64_t address, void* out, size_t length) const;
+    // Writes it the same way (false, with the pages before the first
+    // unmapped one written, if the range is not all mapped).
+    bool write_virtual(uint64_t address, const void* data, size_t length);
+
+    // A debugger's view of one register (core/cpu_register.h): its
+    // cpu_register_size() bytes, little-endian. Between runs.
+    void read_register(CpuRegister reg, uint8_t* out) const;
+    // False when the register cannot be written that way: a segment
+    // selector (loading one means a descriptor and checks a debugger does
+    // not do) may only be "written" with the value it has.
+    bool write_register(CpuRegister reg, const uint8_t* in);
+
+    // Calls CpuClient::on_data_watch for each load (Read), store (Write) or
+    // both (Access) touching guest-virtual [address, address + length).
+    // Memory hooks slow every access down while any is set. Between runs.
+    bool add_data_watch(uint64_t address, uint64_t length, DataWatchKind kind);
+    void remove_data_watch(uint64_t address, uint64_t length, DataWatchKind kind);
     // The guest-physical address of a virtual one, through the current page tables.
     std::optional<uint64_t> physical_address(uint64_t address) const;
 
@@ -239,6 +267,8 @@ private:
     bool deliver_legacy(uint8_t vector, bool has_error_code, uint32_t error_code, uint64_t return_eip);
     // Real mode: through the IVT; and an INT n offered to the firmware first.
     bool deliver_real(uint8_t vector, uint64_t return_ip);
+    // CS's base: 0 in long mode.
+    uint64_t code_base() const;
     bool firmware_call(uint8_t vector);
     void handle_interrupt_hook(uint32_t intno);
 
@@ -256,6 +286,7 @@ private:
     [[gnu::noinline]] void on_block(uint64_t address, uint32_t size);
     static void hook_write(void* uc, int type, uint64_t address, int size, int64_t value, void* self);
     static void hook_tsc(void* uc, uint64_t address, uint32_t size, void* self);
+    static void hook_data_watch(void* uc, int type, uint64_t address, int size, int64_t value, void* self);
     // The block's instruction count, decoding it (and finding its TSC reads)
     // the first time it is seen.
     uint32_t count_block(uint64_t address, uint32_t size);
@@ -264,8 +295,6 @@ private:
     void handle_sysenter();
     // After a system call numbered `number`: an exec drops the block counts of user space.
     void forget_user_code_on_exec(uint64_t number, uint64_t execve, uint64_t execveat);
-    // Writes guest virtual memory through the current page tables.
-    bool write_virtual(uint64_t address, const void* data, size_t length);
     // Splits [address, address + length) of guest virtual memory at page
     // boundaries and calls access(physical, offset, chunk) for each piece,
     // offset counting from `address`. False at the first page that is not
@@ -300,6 +329,8 @@ private:
     uint64_t m_blocks = 0;
     uint64_t m_client_begin = 0, m_client_span = ~0ull;  // set_client_blocks()
     std::map<uint64_t, size_t> m_watches;  // address -> uc_hook
+    struct DataWatch { uint64_t address, length; DataWatchKind kind; size_t hook; };
+    std::vector<DataWatch> m_data_watches;
     std::vector<size_t> m_block_hooks;     // uc_hook handles of the block hook's ranges
     std::optional<std::pair<uint64_t, uint64_t>> m_excluded;  // left out of the block hook
     void add_block_hook(uint64_t begin, uint64_t end);

@@ -338,6 +338,24 @@ void Machine::clear_breakpoint(uint64_t address)
         m_cpu->remove_watch(address);
 }
 
+bool Machine::set_watchpoint(uint64_t address, uint64_t length, DataWatchKind kind)
+{
+    return m_cpu->add_data_watch(address, length, kind);
+}
+
+void Machine::clear_watchpoint(uint64_t address, uint64_t length, DataWatchKind kind)
+{
+    m_cpu->remove_data_watch(address, length, kind);
+}
+
+void Machine::on_data_watch(uint64_t address, bool write)
+{
+    if (m_watchpoint_hit)
+        return;  // the first access of the run is the one reported
+    m_watchpoint_hit = WatchpointHit{address, write};
+    request_stop(RunEnd::Breakpoint, fmt::format("watchpoint: {} at {:#x}", write ? "write" : "read", address));
+}
+
 bool Machine::on_watch(uint64_t address)
 {
     // The step's watch covers the bytes after the instruction stepped.
@@ -364,7 +382,7 @@ bool Machine::stop_for_step(uint64_t address)
 
 RunOutcome Machine::step()
 {
-    uint64_t from = m_cpu->rip();
+    uint64_t from = m_cpu->pc();  // linear, as the hooks see it
     m_step_from = from;
     m_step_left_origin = false;
     // The next instruction either follows this one in the same block (an
@@ -583,7 +601,7 @@ void Machine::deliver_interrupt()
         // Interrupts are off, or this is the instruction after STI: stop
         // again at the first later block where they are on (see on_block).
         m_interrupt_waiting = true;
-        m_interrupt_refused_at = m_cpu->rip();
+        m_interrupt_refused_at = m_cpu->pc();  // compared with block addresses
         m_interrupt_refused_blocks = m_cpu->blocks();
         return;
     }
@@ -681,6 +699,7 @@ RunOutcome Machine::run(const RunLimits& limits)
         leave_fast_window();
     else
         enter_fast_window();
+    m_watchpoint_hit.reset();
     m_stop_at = limits.stop_at;
     m_stop_at_next_phase = limits.stop_at_next_phase;
     m_max_instructions = limits.max_instructions;

@@ -134,6 +134,15 @@ public:
     // watch(), which may watch the same address. Not from inside a hook.
     void set_breakpoint(uint64_t address);
     void clear_breakpoint(uint64_t address);
+    // A debugger's watchpoint on guest-virtual [address, address + length):
+    // an access of that kind ends the run (RunEnd::Breakpoint) at the next
+    // block boundary, and watchpoint_hit() says where. False when the CPU
+    // could not hook it. Not from inside a hook.
+    bool set_watchpoint(uint64_t address, uint64_t length, DataWatchKind kind);
+    void clear_watchpoint(uint64_t address, uint64_t length, DataWatchKind kind);
+    struct WatchpointHit { uint64_t address; bool write; };
+    // The access that ended the last run, if a watchpoint did.
+    std::optional<WatchpointHit> watchpoint_hit() const { return m_watchpoint_hit; }
 
     // Guest time from now on follows the instructions retired, at
     // `instructions_per_second`, instead of the host clock: timers, the TSC
@@ -229,6 +238,7 @@ public:
     bool on_watch(uint64_t address) override;
     uint64_t guest_tsc() override { return tsc_ticks(now_ns()); }
     bool on_real_mode_interrupt(RealModeCall& call) override;
+    void on_data_watch(uint64_t address, bool write) override;
 
 private:
     Machine(EventSink& sink) : m_sink(sink) {}
@@ -304,6 +314,7 @@ private:
 
     std::map<uint64_t, WatchHandler> m_watches;
     std::set<uint64_t> m_breakpoints;
+    std::optional<WatchpointHit> m_watchpoint_hit;
     // step(): where it started, and whether the CPU has left that spot.
     std::optional<uint64_t> m_step_from;
     bool m_step_left_origin = false;

@@ -18,7 +18,7 @@ struct BootConfig {
     std::string initrd_path;      // empty: no initrd
     std::string cmdline = "console=ttyS0";
     uint64_t mem_size = 512ull << 20;
-    EntryMode entry = EntryMode::Long64;  // --entry
+    EntryMode entry = EntryMode::Real16;  // --entry (real: what QEMU and GRUB's linux16 do)
 };
 
 // Builds the e820 map for `mem_size` bytes of RAM: conventional memory to the

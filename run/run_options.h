@@ -56,7 +56,9 @@ struct Options {
     std::optional<int> expected_exit;   // --expected-exit: recorded in the report (a matrix entry's exit_code)
     std::optional<int64_t> rtc_epoch;
     std::vector<std::string> disks;     // --disk FILE[,ro|,snapshot]
-    EntryMode entry = EntryMode::Long64;  // --entry 32|64: the protocol's way into the kernel
+    EntryMode entry = EntryMode::Real16;  // --entry real|32|64: the protocol's way into the kernel
+    std::string gdb;                    // --gdb [HOST:]PORT: a GDB remote protocol server; empty: none
+    bool gdb_wait = false;              // --gdb-wait: the guest starts when gdb continues it
     std::string net;                    // --net user[,hostfwd=...][,mac=...]; empty: no network card
     std::string system_map;             // a System.map instead of the kernel's own kallsyms
     bool no_kernel_symbols = false;     // use no kernel symbols at all: the fallback evidence, on purpose

@@ -9,6 +9,7 @@
 #include "run/prepared_boot.h"
 #include "run/run_finish.h"
 #include "ui/console_input.h"
+#include "ui/gdb/gdb_server.h"
 
 namespace bootsim {
 
@@ -39,6 +40,7 @@ void on_signal(int)
 {
     if (g_signals.fetch_add(1) > 0)
         forced_exit::exit_now(exit_interrupted);
+    gdb::GdbServer::signal_received();
     if (g_running_machine)
         g_running_machine->interrupt_from_signal();
 }
@@ -76,6 +78,15 @@ int run_headless(const Options& options)
     auto prepared = PreparedBoot::create(options);
     if (!prepared)
         return fail(prepared.error());
+    std::unique_ptr<gdb::GdbServer> debugger;
+    if (!options.gdb.empty()) {
+        auto server = gdb::GdbServer::listen(options.gdb);
+        if (!server)
+            return fail(server.error());
+        debugger = std::move(*server);
+        fmt::print(stderr, "bootsim: gdb stub on {}: in gdb, `target remote {}`\n", debugger->address(),
+                   debugger->address());
+    }
     PreparedBoot& boot = **prepared;
     Machine& machine = boot.machine();
     ConsoleInput input(machine, [&boot](std::string bytes) { boot.board().type_on_console(bytes); });
@@ -84,13 +95,16 @@ int run_headless(const Options& options)
     g_running_machine = &machine;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    RunOutcome outcome = machine.run({.stop_at = options.stop_at,
-                                      .timeout_seconds = options.timeout_seconds.value_or(0),
-                                      .max_instructions = options.max_instructions});
+    RunLimits limits{.stop_at = options.stop_at,
+                     .timeout_seconds = options.timeout_seconds.value_or(0),
+                     .max_instructions = options.max_instructions};
+    RunOutcome outcome = debugger ? debugger->run(boot, limits, options.gdb_wait) : machine.run(limits);
     g_running_machine = nullptr;
     // The handlers stay until the outputs are written: a second signal while
     // they are being written still ends the run at once.
     int code = finish_run(boot, std::move(outcome), true).exit_code;
+    if (debugger)
+        debugger->report_exit(code);
     forced_exit::disarm();  // the report is whole now: a late signal must not replace it
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);

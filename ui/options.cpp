@@ -64,12 +64,17 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
     app.add_option("--initrd", o.initrd, "the initial ramdisk (cpio archive, compressed or not)");
     auto* append_opt = app.add_option("--append", append, "the kernel command line (default: console=ttyS0)");
     app.add_option("--mem", o.mem, "guest RAM, e.g. 512M or 1G (default 512M)");
-    std::string entry = "64";
+    std::string entry = "real";
     app.add_option("--entry", entry,
-                   "the boot protocol's way into the kernel: 64 (startup_64 in long mode, the default), 32 "
-                   "(startup_32 in protected mode with paging off; the decompressor enters long mode itself) or "
-                   "real (the kernel's 16-bit setup code in real mode, the BIOS's services answered by bootsim)");
+                   "the boot protocol's way into the kernel: real (the kernel's 16-bit setup code in real mode, the "
+                   "BIOS's services answered by bootsim; the default, as under QEMU's -kernel), 32 (startup_32 in "
+                   "protected mode with paging off; the decompressor enters long mode itself) or 64 (startup_64 in "
+                   "long mode)");
     app.add_flag("--headless", o.headless, "no window: console on stdout, progress on stderr");
+    app.add_option("--gdb", o.gdb,
+                   "serve the GDB remote protocol on [HOST:]PORT (host 127.0.0.1 unless given): `target remote "
+                   ":PORT` in gdb; breakpoints, watchpoints, steps, registers, memory, `monitor help`");
+    app.add_flag("--gdb-wait", o.gdb_wait, "with --gdb: start the guest paused, until gdb continues it");
     app.add_option("--stop-at", stop_at,
                    "end the run when this phase is reached: loaded, decompress, handoff, kernel, initramfs, init, "
                    "halt");
@@ -153,11 +158,13 @@ Result<ParsedOptions> parse_options(int argc, const char* const* argv)
         return make_error(ErrorKind::BadUsage,
                           "--no-idle-skip and --deterministic: a deterministic guest's clock runs on instructions, "
                           "so a halted guest's wait can only be skipped");
-    if (entry == "real")
-        o.entry = EntryMode::Real16;
+    if (o.gdb_wait && o.gdb.empty())
+        return make_error(ErrorKind::BadUsage, "--gdb-wait needs --gdb [HOST:]PORT: there is no debugger to wait for");
+    if (entry == "64")
+        o.entry = EntryMode::Long64;
     else if (entry == "32")
         o.entry = EntryMode::Protected32;
-    else if (entry != "64")
+    else if (entry != "real")
         return make_error(ErrorKind::BadUsage, "--entry {}: the entries are real, 32 and 64", entry);
     if (!o.net.empty()) {
         if (o.deterministic)

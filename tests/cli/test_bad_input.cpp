@@ -97,7 +97,7 @@ TEST_F(BadInput, UnknownPayloadFormatIsRunNotRefused)
     fake::FakeKernel fk;
     fk.payload_magic = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x00};
     std::string k = write("odd", fake::build_fake_bzimage(fk));
-    auto r = run_bootsim("--kernel " + k + " --headless --timeout 20");
+    auto r = run_bootsim("--kernel " + k + " --entry 64 --headless --timeout 20");  // x86-64 code only
     EXPECT_NE(r.exit_code, exit_bad_input) << r.output;
     EXPECT_EQ(error_lines(r.output), "") << r.output;
     EXPECT_NE(r.output.find("payload not readable on the host (payload at 0xd00: unknown payload compression "

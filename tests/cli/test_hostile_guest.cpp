@@ -27,6 +27,9 @@ class HostileGuest : public test::CliTest {};
 
 
 
+// The hand-made guests are x86-64 code at the 64-bit entry (their setup
+// sectors hold no real-mode code), so they run with --entry 64.
+
 // x86-64 code for a hand-made guest at the 64-bit entry: it writes "A\n"
 // to COM1 without end.
 //   mov dx, 0x3f8; loop: mov al, 'A'; out dx, al; mov al, 10; out dx, al; jmp loop
@@ -45,7 +48,7 @@ TEST_F(HostileGuest, ConsoleFloodEndsAtTheTimeoutWithBoundedOutputs)
     std::string report = (m_dir / "r.json").string(), serial = (m_dir / "s.log").string(),
                 trace = (m_dir / "t.json").string(), out = (m_dir / "stdout").string();
     auto r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k +
-                         " --headless --timeout 3 --report " + report + " --serial-log " + serial + " --trace " +
+                         " --entry 64 --headless --timeout 3 --report " + report + " --serial-log " + serial + " --trace " +
                          trace + " >" + out + " 2>&1");
     EXPECT_EQ(r.exit_code, exit_timeout) << r.output;
     uint64_t printed = std::filesystem::file_size(out);
@@ -70,7 +73,7 @@ TEST_F(HostileGuest, ExpectPatternsCannotHangTheRun)
     fk.entry64_code = {0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xeb, 0xfb};
     std::string k = write("line", fake::build_fake_bzimage(fk));
     auto r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k +
-                         " --headless --timeout 2 --expect '(A*)*B' --expect '(A|AA)+C' >/dev/null 2>" +
+                         " --entry 64 --headless --timeout 2 --expect '(A*)*B' --expect '(A|AA)+C' >/dev/null 2>" +
                          (m_dir / "log").string());
     EXPECT_EQ(r.exit_code, exit_timeout);
 }
@@ -92,7 +95,7 @@ TEST_F(HostileGuest, HeadlessRunsHaveADefaultTimeout)
     json = nlohmann::json::parse(std::ifstream(report));
     EXPECT_TRUE(json["run"]["timeout_seconds"].is_null());
     // The default ends a spinning guest; --timeout shortens it here.
-    r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k + " --headless --timeout 1 2>&1");
+    r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + k + " --entry 64 --headless --timeout 1 2>&1");
     EXPECT_EQ(r.exit_code, exit_timeout) << r.output;
 }
 
@@ -212,7 +215,7 @@ TEST_F(HostileGuest, VirtioRequestsOutsideRamOrThePastDiskEndFail)
     std::string kernel = write("guest", fake::build_fake_bzimage(fk));
     std::string console = (m_dir / "console").string();
     r = run_command("timeout 60 " + std::string(BOOTSIM_BINARY) + " --kernel " + kernel + " --initrd " + initrd +
-                    " --mem 64M --disk " + disk_path + " --headless --timeout 20 --report " + report + " >" + console +
+                    " --mem 64M --disk " + disk_path + " --entry 64 --headless --timeout 20 --report " + report + " >" + console +
                     " 2>" + (m_dir / "log").string());
     EXPECT_EQ(r.exit_code, 0);
     std::ifstream in(console, std::ios::binary);

@@ -92,7 +92,7 @@ TEST_P(TwoStage, ModulesRootSwitchRootAndTheFileLands)
     ASSERT_FALSE(json.is_null());
     for (const auto& phase : json["phases"])
         EXPECT_FALSE(phase["evidence"].get<std::string>().empty()) << phase.dump();
-    EXPECT_EQ(bootsim::test::phase_names(json), (std::vector<std::string>{"loaded", "decompress", "handoff", "kernel", "initramfs", "init",
+    EXPECT_EQ(bootsim::test::phase_names(json), (std::vector<std::string>{"loaded", "setup", "decompress", "handoff", "kernel", "initramfs", "init",
                                                 "modules", "root", "halt"}));
     EXPECT_EQ(json["outcome"]["exit_code"], 0);
     EXPECT_EQ(json["recognised"]["ok"], true) << json["recognised"].dump();

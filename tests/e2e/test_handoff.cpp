@@ -101,7 +101,7 @@ TEST(Report, JsonHasThePhasesAndTheCheck)
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto json = bootsim::test::read_report(report);
     ASSERT_FALSE(json.is_null());
-    EXPECT_EQ(bootsim::test::phase_names(json), (std::vector<std::string>{"loaded", "decompress", "handoff"}));
+    EXPECT_EQ(bootsim::test::phase_names(json), (std::vector<std::string>{"loaded", "setup", "decompress", "handoff"}));
     EXPECT_TRUE(json["handoff_check"]["matched"].get<bool>());
     EXPECT_EQ(json["outcome"]["exit_code"], 0);
     bool has_initrd = false;

@@ -24,7 +24,10 @@ struct SyntheticGuest {
     std::unique_ptr<Machine> machine;
     uint64_t entry = 0;
 
-    explicit SyntheticGuest(const std::vector<uint8_t>& code, EventSink* sink = nullptr)
+    // With EntryMode::Real16 the code is 16-bit, at the setup code's entry
+    // (CS 0x1020, IP 0: linear 0x10200), and `entry` is that linear address.
+    explicit SyntheticGuest(const std::vector<uint8_t>& code, EventSink* sink = nullptr,
+                            EntryMode mode = EntryMode::Long64)
     {
         auto kernel = parse_bzimage("fake", build_fake_bzimage({}));
         if (!kernel) {
@@ -33,6 +36,7 @@ struct SyntheticGuest {
         }
         BootConfig config;
         config.mem_size = 64 << 20;
+        config.entry = mode;
         auto plan = make_boot_plan(*kernel, nullptr, config);
         auto m = Machine::create(config.mem_size, sink ? *sink : events);
         if (!plan || !m) {
@@ -41,7 +45,7 @@ struct SyntheticGuest {
         }
         machine = std::move(*m);
         EXPECT_TRUE(machine->load(*plan).ok());
-        entry = plan->entry.rip;
+        entry = mode == EntryMode::Real16 ? plan->entry.cs * 16ull + plan->entry.rip : plan->entry.rip;
         machine->memory().write(entry, code.data(), code.size());
     }
 

@@ -34,6 +34,7 @@ BootConfig config(uint64_t mem = 512 * MiB)
     c.kernel_path = "images/vmlinuz";
     c.cmdline = "console=ttyS0 quiet";
     c.mem_size = mem;
+    c.entry = EntryMode::Long64;  // most tests here check the 64-bit entry's state
     return c;
 }
 
@@ -476,6 +477,18 @@ TEST(BootPlan, A32BitKernelIsRefusedTheSixtyFourBitEntryAndTakesTheOthers)
         ASSERT_TRUE(plan.ok()) << plan.error().message;
         EXPECT_EQ(plan->entry.mode, mode);
     }
+}
+
+TEST(BootPlan, TheDefaultEntryIsTheRealModeSetupCode)
+{
+    // What QEMU's -kernel and GRUB's linux16 do: the image's own setup code runs first.
+    EXPECT_EQ(BootConfig{}.entry, EntryMode::Real16);
+    BootConfig c = config();
+    c.entry = BootConfig{}.entry;
+    auto plan = make_boot_plan(fake_kernel(), nullptr, c);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    EXPECT_EQ(plan->entry.mode, EntryMode::Real16);
+    EXPECT_NE(plan->find(RegionRole::Setup), nullptr);
 }
 
 TEST(BootPlan, TheRealModeEntryLoadsTheSetupSectorsWithTheHeaderFilledIn)

@@ -51,6 +51,51 @@ TEST(MachineDebug, BreakpointStopsBeforeTheInstructionEveryTime)
     g.machine->clear_breakpoint(g.entry + 10);
 }
 
+// Real mode: hooks, breakpoints and steps see linear addresses (CS base +
+// IP), while RIP holds the offset. A stop at a block boundary must put the
+// offset back in RIP, or the guest resumes at CS:linear, far from its code
+// (what once sent the setup code astray when the GUI paused it).
+TEST(MachineDebug, RealModeStopsResumeAtTheRightOffset)
+{
+    // +0: nop; +1: mov ax, 1; +4: inc ax; +5: jmp +4
+    const std::vector<uint8_t> code = {0x90, 0xb8, 0x01, 0x00, 0x40, 0xeb, 0xfd};
+    DebugGuest g(code, nullptr, EntryMode::Real16);
+    ASSERT_TRUE(g.machine);
+    Cpu& cpu = g.machine->cpu();
+    ASSERT_TRUE(cpu.real_mode());
+    ASSERT_EQ(cpu.pc(), g.entry);
+    const uint64_t base = g.entry - cpu.rip();
+    ASSERT_EQ(base, 0x10200u);  // CS 0x1020
+    for (uint64_t offset : {1, 4, 5, 4, 5}) {
+        ASSERT_EQ(g.machine->step().end, RunEnd::Stepped);
+        EXPECT_EQ(cpu.rip(), offset);
+        EXPECT_EQ(cpu.pc(), base + offset);
+    }
+    // A breakpoint at the loop's linear address: the run stops there with
+    // IP at the offset, again and again.
+    g.machine->set_breakpoint(base + 4);
+    for (int round = 0; round < 3; ++round) {
+        ASSERT_EQ(g.machine->run({}).end, RunEnd::Breakpoint);
+        EXPECT_EQ(cpu.rip(), 4u);
+    }
+    g.machine->clear_breakpoint(base + 4);
+    // Stops at block boundaries (posted work, as the GUI's snapshots do)
+    // while the loop runs: it keeps running the loop, never elsewhere.
+    uint64_t before = cpu.state().gpr[0] & 0xffff;
+    for (int stop = 0; stop < 20; ++stop) {
+        std::thread pauser([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            g.machine->post([] {});
+            g.machine->request_pause("test");
+        });
+        RunOutcome outcome = g.machine->run({.stop_at = std::nullopt, .timeout_seconds = 5});
+        pauser.join();
+        ASSERT_EQ(outcome.end, RunEnd::StopRequested) << outcome.reason;
+        EXPECT_TRUE(cpu.rip() == 4 || cpu.rip() == 5) << "IP " << cpu.rip();
+    }
+    EXPECT_NE(cpu.state().gpr[0] & 0xffff, before) << "the loop ran between the stops";
+}
+
 TEST(MachineDebug, FrozenClockStandsStill)
 {
     DebugGuest g(loop_code);

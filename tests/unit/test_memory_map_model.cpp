@@ -11,12 +11,13 @@ using namespace bootsim::gui;
 
 namespace {
 
-BootPlan fake_plan(std::vector<uint8_t>* initrd)
+BootPlan fake_plan(std::vector<uint8_t>* initrd, EntryMode entry = EntryMode::Long64)
 {
     auto kernel = parse_bzimage("fake", fake::build_fake_bzimage({}));
     EXPECT_TRUE(kernel.ok());
     BootConfig config;
     config.mem_size = 128ull << 20;
+    config.entry = entry;
     auto plan = make_boot_plan(*kernel, initrd, config);
     EXPECT_TRUE(plan.ok());
     return *plan;
@@ -76,6 +77,14 @@ TEST(MemoryMapModel, CellsShowEachRegionsColourWhereItIs)
     EXPECT_EQ(cell_at(cells, g, 0xb0000), colour::hole.abgr());
     EXPECT_EQ(cell_at(cells, g, 0x7000), colour::boot_params.abgr());
     EXPECT_EQ(cell_at(cells, g, (64ull << 20) + 12345), colour::ram.abgr());  // nothing placed there
+
+    // Through the real-mode entry, the setup sectors and the BIOS's tables
+    // are there instead of the loader's boot_params (the BIOS tables, 1.2 KiB,
+    // are too small to win a 32 KiB cell).
+    BootPlan real = fake_plan(&initrd, EntryMode::Real16);
+    auto real_cells = compose_cells(g, plan_regions(real), nullptr);
+    EXPECT_EQ(cell_at(real_cells, g, 0x10000), colour::setup.abgr());
+    EXPECT_EQ(cell_at(real_cells, g, 0x7000), colour::ram.abgr());
 }
 
 TEST(MemoryMapModel, OutputFillAndHeat)
