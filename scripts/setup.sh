@@ -14,7 +14,7 @@ packages=(
     zlib1g-dev liblzma-dev liblz4-dev libzstd-dev libslirp-dev
     libgtest-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcapstone-dev libbz2-dev libpng-dev libssl-dev libtomlplusplus-dev libre2-dev
     linux-libc-dev
-    busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3 python3-jsonschema
+    busybox-static cpio gzip xz-utils zstd e2fsprogs binutils python3 python3-jsonschema gdb
     qemu-system-x86 mmdebstrap
     nfs-ganesha nfs-ganesha-vfs rpcbind
     libsdl2-dev libimgui-dev libgl-dev libegl-mesa0 libgl1-mesa-dri xvfb xauth

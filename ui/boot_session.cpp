@@ -75,18 +75,20 @@ void keep_forced_exit_report(PreparedBoot& boot)
 
 int run_headless(const Options& options)
 {
-    auto prepared = PreparedBoot::create(options);
-    if (!prepared)
-        return fail(prepared.error());
+    // The debugger's port first: a port in use is a usage error, before any input is read.
     std::unique_ptr<gdb::GdbServer> debugger;
     if (!options.gdb.empty()) {
         auto server = gdb::GdbServer::listen(options.gdb);
         if (!server)
             return fail(server.error());
         debugger = std::move(*server);
+    }
+    auto prepared = PreparedBoot::create(options);
+    if (!prepared)
+        return fail(prepared.error());
+    if (debugger)
         fmt::print(stderr, "bootsim: gdb stub on {}: in gdb, `target remote {}`\n", debugger->address(),
                    debugger->address());
-    }
     PreparedBoot& boot = **prepared;
     Machine& machine = boot.machine();
     ConsoleInput input(machine, [&boot](std::string bytes) { boot.board().type_on_console(bytes); });

@@ -2,6 +2,11 @@
 // never a crash or a hang. The binary is run as a user would run it.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -157,6 +162,22 @@ TEST_F(BadInput, UnknownPhaseAndOption)
 {
     std::string k = write("k", fake::build_fake_bzimage({}));
     expect_rejected("--kernel " + k + " --stop-at breakfast", {"--stop-at", "breakfast"}, exit_usage);
+    expect_rejected("--kernel " + k + " --gdb-wait", {"--gdb-wait", "--gdb"}, exit_usage);
+    expect_rejected("--kernel " + k + " --gdb 99999", {"--gdb 99999", "port"}, exit_usage);
+    expect_rejected("--kernel " + k + " --gdb nohost.invalid:1234", {"--gdb", "nohost.invalid"}, exit_usage);
+    // A port somebody else listens on.
+    int taken = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof any;
+    ASSERT_EQ(bind(taken, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+    ASSERT_EQ(listen(taken, 1), 0);
+    getsockname(taken, reinterpret_cast<sockaddr*>(&any), &length);
+    std::string port = std::to_string(ntohs(any.sin_port));
+    expect_rejected("--kernel " + k + " --gdb " + port, {"--gdb " + port, "cannot listen on 127.0.0.1:" + port, "in use"},
+                    exit_usage);
+    close(taken);
     expect_rejected("--kernel " + k + " --frobnicate", {"frobnicate"}, exit_usage);
     expect_rejected("", {"--kernel"}, exit_usage);
 }
