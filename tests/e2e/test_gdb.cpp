@@ -69,10 +69,11 @@ TEST_P(Gdb, BreaksAtTheHandoffStepsAndDetachesAndTheGuestBootsOn)
     ASSERT_GT(handoff, 0) << output_tail(first.output);
 
     // In the background: the guest waits for gdb; the console marker ends the run.
-    std::string start = std::string(BOOTSIM_BINARY) + boot +
+    // `timeout`: a test that fails before gdb attaches must not leave it waiting.
+    std::string start = "timeout 400 " + std::string(BOOTSIM_BINARY) + boot +
                         " --gdb 0 --gdb-wait --timeout 300 --expect BOOTSIM-INIT-OK </dev/null >" + log +
                         " 2>&1; echo $? >" + dir + "/exit";
-    ASSERT_EQ(std::system(("(" + start + ") &").c_str()), 0);
+    ASSERT_EQ(std::system(("(" + start + ") >/dev/null 2>&1 &").c_str()), 0);
 
     // The stub says where it listens (port 0: a free one).
     std::string address;

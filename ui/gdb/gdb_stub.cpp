@@ -289,7 +289,7 @@ std::string GdbStub::breakpoint(std::string_view args, bool insert)
     return "OK";
 }
 
-std::string GdbStub::query(std::string_view p) const
+std::string GdbStub::query(std::string_view p)
 {
     auto starts = [&](std::string_view prefix) { return p.substr(0, prefix.size()) == prefix; };
     if (starts("qSupported"))
@@ -307,7 +307,7 @@ std::string GdbStub::query(std::string_view p) const
     if (starts("qXfer:features:read:"))
         return read_features(p.substr(std::strlen("qXfer:features:read:")));
     if (starts("qRcmd,"))
-        return const_cast<GdbStub*>(this)->monitor(p.substr(6));
+        return monitor(p.substr(6));
     return "";
 }
 

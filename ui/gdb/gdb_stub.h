@@ -55,7 +55,7 @@ private:
     std::string read_memory(std::string_view args) const;
     std::string write_memory(std::string_view args, bool binary);
     std::string breakpoint(std::string_view args, bool insert);
-    std::string query(std::string_view packet) const;
+    std::string query(std::string_view packet);
     std::string monitor(std::string_view hex_command);
     std::string monitor_text(std::string_view command);
     std::string read_features(std::string_view args) const;
