@@ -118,25 +118,30 @@ bool GdbServer::send_packet(std::string_view payload)
     return true;
 }
 
+GdbServer::Arrival GdbServer::read_some()
+{
+    pollfd p{m_fd, POLLIN, 0};
+    if (poll(&p, 1, poll_ms) <= 0)
+        return Arrival::Nothing;
+    char buffer[4096];
+    ssize_t n = recv(m_fd, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+        if (n < 0 && errno == EINTR)
+            return Arrival::Nothing;
+        close_connection();
+        return Arrival::Closed;
+    }
+    m_reader.feed(buffer, size_t(n));
+    return std::memchr(buffer, '\x03', size_t(n)) ? Arrival::Interrupt : Arrival::Bytes;
+}
+
 std::optional<Incoming> GdbServer::receive()
 {
     for (;;) {
         if (auto item = m_reader.next())
             return item;
-        if (m_fd < 0 || s_signalled.load())
+        if (m_fd < 0 || s_signalled.load() || read_some() == Arrival::Closed)
             return std::nullopt;
-        pollfd p{m_fd, POLLIN, 0};
-        if (poll(&p, 1, poll_ms) <= 0)
-            continue;
-        char buffer[4096];
-        ssize_t n = recv(m_fd, buffer, sizeof buffer, 0);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR)
-                continue;
-            close_connection();
-            return std::nullopt;
-        }
-        m_reader.feed(buffer, size_t(n));
     }
 }
 
@@ -189,19 +194,8 @@ void GdbServer::start_watcher(Machine& machine)
                 poll(&p, 1, poll_ms);
                 continue;
             }
-            pollfd p{m_fd, POLLIN, 0};
-            if (poll(&p, 1, poll_ms) <= 0)
-                continue;
-            char buffer[4096];
-            ssize_t n = recv(m_fd, buffer, sizeof buffer, 0);
-            if (n <= 0) {
-                if (n < 0 && errno == EINTR)
-                    continue;
-                close_connection();  // gdb went away: the guest runs on
-                continue;
-            }
-            m_reader.feed(buffer, size_t(n));
-            if (std::memchr(buffer, '\x03', size_t(n))) {
+            // Closed: gdb went away, and the guest runs on.
+            if (read_some() == Arrival::Interrupt) {
                 m_pause_asked = true;
                 machine.request_pause("gdb: interrupted");
                 return;

@@ -51,6 +51,9 @@ private:
     bool send_packet(std::string_view payload);
     // Blocks for the next item from gdb; nullopt when the connection closed.
     std::optional<Incoming> receive();
+    // Waits a moment for bytes from gdb and gives them to the reader.
+    enum class Arrival { Nothing, Bytes, Interrupt, Closed };
+    Arrival read_some();
     void start_watcher(Machine& machine);
     void stop_watcher();
 
