@@ -3,7 +3,9 @@
 // code's real mode, breaks at the decompressed kernel's entry (the handoff
 // address a first run reported; nokaslr keeps it), checks registers and
 // memory there (long mode and paging on, boot_params in RSI), steps one
-// instruction, detaches, and the guest boots on to /init by itself.
+// instruction, runs to phase kernel, loads the symbol file bootsim writes
+// from the kernel's kallsyms and breaks at a function by name, detaches,
+// and the guest boots on to /init by itself.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -53,7 +55,7 @@ class Gdb : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
 
-TEST_P(Gdb, BreaksAtTheHandoffStepsAndDetachesAndTheGuestBootsOn)
+TEST_P(Gdb, BreaksAtTheHandoffAndAtAKernelFunctionThenTheGuestBootsOn)
 {
     const std::string dir = std::filesystem::temp_directory_path() /
                             ("bootsim-gdb-" + std::to_string(getpid()) + "-" + bootsim::test::kernel_test_name(GetParam()));
@@ -110,6 +112,16 @@ TEST_P(Gdb, BreaksAtTheHandoffStepsAndDetachesAndTheGuestBootsOn)
                              "stepi\n"
                              "printf \"STEPPED rip=%#x\\n\", $rip\n"
                              "delete\n"
+                             // The kernel's own symbols, from its kallsyms, for gdb.
+                             "monitor phase kernel\n"
+                             "continue\n"
+                             "monitor symbols " << dir << "/kernel.elf\n"
+                             "symbol-file " << dir << "/kernel.elf\n"
+                             "info symbol $pc\n"
+                             "break do_one_initcall\n"
+                             "continue\n"
+                             "info symbol $pc\n"
+                             "delete\n"
                              "detach\n";
     auto session = run_command("timeout 300 gdb -nx -batch -x " + script + " 2>&1");
     const std::string& out = session.output;
@@ -132,6 +144,11 @@ TEST_P(Gdb, BreaksAtTheHandoffStepsAndDetachesAndTheGuestBootsOn)
     long long stepped = number_after(out, R"(STEPPED rip=(0x[0-9a-f]+))");
     EXPECT_GT(stepped, handoff) << out;
     EXPECT_LE(stepped, handoff + 15) << out;
+    // At phase kernel, by the symbol file bootsim wrote: start_kernel, then
+    // a breakpoint by name.
+    EXPECT_NE(out.find("symbols from kallsyms (virtual offset +0x0)"), std::string::npos) << out;
+    EXPECT_NE(out.find("start_kernel in section .kernel"), std::string::npos) << out;
+    EXPECT_NE(out.find("do_one_initcall in section .kernel"), std::string::npos) << out;
     EXPECT_NE(out.find("detached"), std::string::npos) << out;
 
     // Without the debugger, the guest boots on to /init.

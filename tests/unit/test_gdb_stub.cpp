@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
 
 #include "ui/gdb/gdb_packet.h"
 #include "ui/gdb/gdb_registers.h"
 #include "ui/gdb/gdb_stub.h"
+#include "ui/gdb/symbol_file.h"
 #include "unit/synthetic_guest.h"
 
 using namespace bootsim;
@@ -225,4 +227,49 @@ TEST(GdbStub, MonitorCommands)
     EXPECT_NE(monitor("phase kernel").find("next continue stops"), std::string::npos);
     EXPECT_EQ(stub.stop_at_phase(), Phase::Kernel);
     EXPECT_NE(monitor("help").find("phase [NAME]"), std::string::npos);
+}
+
+// The symbol file: an ELF64 whose symbol table holds the kernel's symbols
+// at their running addresses, locals first, functions in the one section.
+TEST(GdbSymbolFile, HoldsTheSymbolsAtTheirRunningAddresses)
+{
+    auto symbols = KernelSymbols::parse_system_map("ffffffff81000000 T _text\n"
+                                                   "ffffffff81000000 T startup_64\n"
+                                                   "ffffffff81001234 t local_helper\n"
+                                                   "ffffffff82000000 D some_data\n"
+                                                   "0000000000000000 A fixed_percpu_data\n",
+                                                   "System.map");
+    ASSERT_TRUE(symbols.ok()) << symbols.error().message;
+    const int64_t offset = 0x2c400000;
+    std::vector<uint8_t> elf = build_symbol_file(*symbols, offset);
+    ASSERT_GE(elf.size(), 64u);
+    EXPECT_EQ(std::string(elf.begin(), elf.begin() + 4), "\x7f" "ELF");
+    auto u16 = [&](size_t at) { return uint16_t(elf[at] | elf[at + 1] << 8); };
+    auto u32 = [&](size_t at) { return uint32_t(u16(at) | uint32_t(u16(at + 2)) << 16); };
+    auto u64 = [&](size_t at) { return uint64_t(u32(at)) | uint64_t(u32(at + 4)) << 32; };
+    EXPECT_EQ(u16(18), 62);  // EM_X86_64
+    uint64_t shoff = u64(40);
+    uint16_t shnum = u16(60);
+    ASSERT_EQ(shnum, 5);
+    auto section = [&](int i) { return shoff + 64 * size_t(i); };
+    // Section 1: the kernel's span, address only.
+    EXPECT_EQ(u32(section(1) + 4), 8u);  // SHT_NOBITS
+    EXPECT_EQ(u64(section(1) + 16), 0xffffffff81000000u + offset);
+    // Section 2: the symbols; 3: their names.
+    size_t symtab = u64(section(2) + 24), symtab_size = u64(section(2) + 32), strtab = u64(section(3) + 24);
+    ASSERT_EQ(symtab_size, 24u * 5);  // the null symbol and four (the per-CPU one left out)
+    EXPECT_EQ(u32(section(2) + 44), 2u) << "sh_info: the first global symbol follows the null one and the local";
+    std::map<std::string, std::pair<uint64_t, uint8_t>> found;
+    for (size_t i = 1; i < 5; ++i) {
+        size_t at = symtab + 24 * i;
+        std::string name(reinterpret_cast<const char*>(&elf[strtab + u32(at)]));
+        found[name] = {u64(at + 8), elf[at + 4]};
+        EXPECT_EQ(u16(at + 6), 1) << name;  // in the kernel's section
+    }
+    EXPECT_EQ(found["startup_64"].first, 0xffffffff81000000u + offset);
+    EXPECT_EQ(found["startup_64"].second, 0x12);  // global function
+    EXPECT_EQ(found["local_helper"].second, 0x02);  // local function
+    EXPECT_EQ(found["some_data"].first, 0xffffffff82000000u + offset);
+    EXPECT_EQ(found["some_data"].second, 0x11);  // global object
+    EXPECT_FALSE(found.count("fixed_percpu_data"));
 }

@@ -217,7 +217,7 @@ RunOutcome GdbServer::run(PreparedBoot& boot, RunLimits limits, bool wait)
     // A pause must take effect at once, and a step anywhere: the
     // decompressor runs hooked like everything else.
     machine.set_fast_decompression(false);
-    GdbStub stub(machine, boot.plan());
+    GdbStub stub(machine, boot.plan(), &boot.verifier());
     const double budget = limits.timeout_seconds;
     double ran = 0;
     Served next = Served::Resume;

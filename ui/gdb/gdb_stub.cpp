@@ -6,6 +6,7 @@
 
 #include "ui/gdb/gdb_packet.h"
 #include "ui/gdb/gdb_registers.h"
+#include "ui/gdb/symbol_file.h"
 
 namespace bootsim::gdb {
 
@@ -375,6 +376,21 @@ std::string GdbStub::monitor_text(std::string_view command)
         return fmt::format("{}; gdb: set architecture {}\n", s.mode_name(),
                            gdb_architecture(m_machine.cpu().code_size()));
     }
+    if (word == "symbols") {
+        if (rest.empty())
+            return "symbols FILE: writes the kernel's symbols for gdb's `symbol-file FILE`\n";
+        const KernelSymbols* symbols = m_verifier ? m_verifier->symbols() : nullptr;
+        const auto& check = m_verifier ? m_verifier->result() : std::nullopt;
+        if (!symbols || !check || !check->matched)
+            return "no kernel symbols yet: they are read once the handoff is verified (monitor phase kernel, "
+                   "continue)\n";
+        size_t bytes = 0;
+        std::string path(rest);
+        if (auto written = write_symbol_file(path, *symbols, check->virtual_offset, &bytes); !written)
+            return written.error().message + "\n";
+        return fmt::format("{} symbols from {} (virtual offset {:+#x}) in {} ({} bytes): in gdb, symbol-file {}\n",
+                           symbols->size(), symbols->source(), check->virtual_offset, path, bytes, path);
+    }
     if (word == "phys") {
         if (rest == "on" || rest == "off")
             m_physical = rest == "on";
@@ -387,7 +403,8 @@ std::string GdbStub::monitor_text(std::string_view command)
            "  plan           the BootPlan: RAM, command line, entry, regions\n"
            "  e820           the memory map given to the kernel\n"
            "  mode           the CPU mode, and gdb's architecture for the code at the PC\n"
-           "  phys on|off    memory reads and writes by guest-physical address (off: through the page tables)\n";
+           "  phys on|off    memory reads and writes by guest-physical address (off: through the page tables)\n"
+           "  symbols FILE   after the handoff: the kernel's symbols (kallsyms) as an ELF file for symbol-file\n";
 }
 
 }  // namespace bootsim::gdb

@@ -2,7 +2,8 @@
 // The GDB remote protocol's commands, answered from a stopped machine:
 // registers, memory (virtual through the guest's page tables, or physical
 // after `monitor phys on`), breakpoints and watchpoints, and bootsim's own
-// monitor commands (run to a phase, the BootPlan, the e820 map). No
+// monitor commands (run to a phase, the BootPlan, the e820 map, a symbol
+// file from the kernel's kallsyms). No
 // sockets and no running here: handle() answers a packet or says how the
 // guest should go on (GdbServer does the talking and the running).
 
@@ -14,6 +15,7 @@
 
 #include "core/boot_plan.h"
 #include "core/machine.h"
+#include "run/handoff_verifier.h"
 
 namespace bootsim::gdb {
 
@@ -30,7 +32,12 @@ struct Action {
 
 class GdbStub final {
 public:
-    GdbStub(Machine& machine, const BootPlan& plan) : m_machine(machine), m_plan(plan) {}
+    // `verifier`: where the kernel's symbols and KASLR's offset come from
+    // once the handoff is verified (monitor symbols); may be null.
+    GdbStub(Machine& machine, const BootPlan& plan, const HandoffVerifier* verifier = nullptr)
+        : m_machine(machine), m_plan(plan), m_verifier(verifier)
+    {
+    }
 
     // One packet's payload (framing and acknowledgements already done).
     Action handle(std::string_view packet);
@@ -64,6 +71,7 @@ private:
 
     Machine& m_machine;
     const BootPlan& m_plan;
+    const HandoffVerifier* m_verifier;
     bool m_physical = false;  // monitor phys on: m/M/X address guest-physical memory
     std::optional<Phase> m_stop_at_phase;
     std::set<uint64_t> m_breakpoints;
