@@ -61,6 +61,10 @@ TEST(MachineDebug, RealModeStopsResumeAtTheRightOffset)
     const std::vector<uint8_t> code = {0x90, 0xb8, 0x01, 0x00, 0x40, 0xeb, 0xfd};
     DebugGuest g(code, nullptr, EntryMode::Real16);
     ASSERT_TRUE(g.machine);
+    // Where a resume at CS:linear would land (0x10200 + 0x10204): cli; hlt,
+    // so that the bug ends the run (Halted) instead of running away.
+    const uint8_t cli_hlt[] = {0xfa, 0xf4, 0xfa, 0xf4, 0xfa, 0xf4, 0xfa, 0xf4};
+    g.machine->memory().write(0x20400, cli_hlt, sizeof cli_hlt);
     Cpu& cpu = g.machine->cpu();
     ASSERT_TRUE(cpu.real_mode());
     ASSERT_EQ(cpu.pc(), g.entry);
