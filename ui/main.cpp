@@ -36,19 +36,16 @@ int run(int argc, char** argv)
     bool unwatched = options.headless || !options.screenshot.empty() || !gui::display_available();
     if (unwatched && !options.timeout_seconds)
         options.timeout_seconds = headless_default_timeout;
-    bool gui = !options.screenshot.empty() || (!options.headless && gui::display_available());
-    if (gui && !options.gdb.empty()) {
-        fmt::print(stderr, "bootsim: error: --gdb runs with --headless only: the visualizer does not share the "
-                           "debugger's stops yet\n");
-        return exit_usage;
-    }
-    if (!options.screenshot.empty())
+    if (!options.screenshot.empty() || (!options.headless && gui::display_available())) {
+        if (!options.gdb.empty()) {
+            fmt::print(stderr, "bootsim: error: --gdb runs with --headless only: the visualizer does not share "
+                               "the debugger's stops yet\n");
+            return exit_usage;
+        }
         return gui::run_visualizer(options);
-    if (!options.headless) {
-        if (gui::display_available())
-            return gui::run_visualizer(options);
-        fmt::print(stderr, "bootsim: no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless\n");
     }
+    if (!options.headless)
+        fmt::print(stderr, "bootsim: no display (DISPLAY and WAYLAND_DISPLAY are unset): running headless\n");
     return run_headless(options);
 }
 

@@ -176,7 +176,7 @@ TEST(GdbStub, BreakpointContinueAndAWatchpoint)
     // The store stops the run (at the end of its block at the latest) and says where.
     RunOutcome watched = g.machine->run({});
     ASSERT_EQ(watched.end, RunEnd::Breakpoint) << watched.reason;
-    EXPECT_EQ(stub.stop_reply(watched, false, 0), "T05watch:7000;thread:01;");
+    EXPECT_EQ(stub.stop_reply(watched), "T05watch:7000;thread:01;");
     uint32_t stored = 0;
     g.machine->memory().read(0x7000, &stored, 4);
     EXPECT_EQ(stored, 0x1234u);
@@ -185,7 +185,7 @@ TEST(GdbStub, BreakpointContinueAndAWatchpoint)
     RunOutcome at_break = g.machine->run({});
     ASSERT_EQ(at_break.end, RunEnd::Breakpoint) << at_break.reason;
     EXPECT_EQ(g.machine->cpu().rip(), g.entry + 12);
-    EXPECT_EQ(stub.stop_reply(at_break, false, 0), "T05thread:01;");
+    EXPECT_EQ(stub.stop_reply(at_break), "T05thread:01;");
     EXPECT_EQ(stub.handle("s").kind, Action::Kind::Step);
     EXPECT_EQ(g.machine->step().end, RunEnd::Stepped);
     EXPECT_EQ(g.machine->cpu().rip(), g.entry + 15);
@@ -198,8 +198,8 @@ TEST(GdbStub, BreakpointContinueAndAWatchpoint)
     RunOutcome paused = g.machine->run({.stop_at = std::nullopt, .timeout_seconds = 5});
     pauser.join();
     EXPECT_EQ(paused.end, RunEnd::StopRequested) << paused.reason;
-    EXPECT_EQ(stub.stop_reply(paused, false, 0), "T02thread:01;");  // SIGINT: the debugger's pause
-    EXPECT_EQ(stub.stop_reply(paused, true, 4), "W04");
+    EXPECT_EQ(stub.stop_reply(paused), "T02thread:01;");  // SIGINT: the debugger's pause
+    EXPECT_EQ(exit_reply(4), "W04");  // the run over, with bootsim's exit code
 }
 
 TEST(GdbStub, MonitorCommands)

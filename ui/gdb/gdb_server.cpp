@@ -266,7 +266,7 @@ RunOutcome GdbServer::run(PreparedBoot& boot, RunLimits limits, bool wait)
                           (outcome.end == RunEnd::StopRequested && m_pause_asked.load());
         if (!stopped_for_gdb)
             break;
-        if (m_fd >= 0 && !send_packet(stub.stop_reply(outcome, false, 0)))
+        if (m_fd >= 0 && !send_packet(stub.stop_reply(outcome)))
             close_connection();
     }
     machine.thaw_clock();
@@ -277,7 +277,7 @@ void GdbServer::report_exit(int exit_code)
 {
     if (m_fd < 0)
         return;
-    send_packet(fmt::format("W{:02x}", exit_code & 0xff));
+    send_packet(exit_reply(exit_code));
     close_connection();
 }
 

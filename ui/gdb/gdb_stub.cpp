@@ -100,10 +100,13 @@ Action GdbStub::handle(std::string_view p)
     }
 }
 
-std::string GdbStub::stop_reply(const RunOutcome& outcome, bool run_over, int exit_code) const
+std::string exit_reply(int exit_code)
 {
-    if (run_over)
-        return fmt::format("W{:02x}", exit_code & 0xff);
+    return fmt::format("W{:02x}", exit_code & 0xff);
+}
+
+std::string GdbStub::stop_reply(const RunOutcome& outcome) const
+{
     if (outcome.end == RunEnd::Breakpoint) {
         if (auto hit = m_machine.watchpoint_hit())
             return fmt::format("T05{}:{:x};thread:01;", hit->write ? "watch" : "rwatch", hit->address);

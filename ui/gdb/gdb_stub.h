@@ -30,6 +30,9 @@ struct Action {
     std::string reply;
 };
 
+// The reply that tells gdb the guest's run is over, with bootsim's exit code.
+std::string exit_reply(int exit_code);
+
 class GdbStub final {
 public:
     // `verifier`: where the kernel's symbols and KASLR's offset come from
@@ -42,10 +45,10 @@ public:
     // One packet's payload (framing and acknowledgements already done).
     Action handle(std::string_view packet);
 
-    // The stop reply for a run that ended this way: a signal for a stop the
-    // guest can go on from ("T05..." with the watchpoint that caught it),
-    // "W" with bootsim's exit code when the guest's run is over.
-    std::string stop_reply(const RunOutcome& outcome, bool run_over, int exit_code) const;
+    // The stop reply for a run that ended for the debugger (a breakpoint,
+    // a step, a phase it asked for, its Ctrl-C): a signal, with the
+    // watchpoint that caught it if one did ("T05watch:...").
+    std::string stop_reply(const RunOutcome& outcome) const;
 
     // The phase `monitor phase NAME` asked the next continue to stop at.
     std::optional<Phase> stop_at_phase() const { return m_stop_at_phase; }
